@@ -1,0 +1,185 @@
+//! Injectable time.
+//!
+//! Everything in murmura that needs "now" either takes it as an argument
+//! (protocol cores) or asks a [`Clock`] it was built with (breakers, hybrid
+//! logical clocks). Tests and the simulator use [`ManualClock`] and move time
+//! by hand; production uses [`SystemClock`] or [`WallClock`].
+
+use std::sync::Arc;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// A source of the current time, as a [`Duration`] since the clock's own epoch.
+///
+/// Which epoch depends on the clock: [`SystemClock`] counts from an arbitrary
+/// point early in the process and never goes backwards; [`WallClock`] counts
+/// from the Unix epoch and may step backwards when the system clock is reset.
+pub trait Clock: Send + Sync {
+    /// The current time since this clock's epoch.
+    fn now(&self) -> Duration;
+
+    /// The current time in whole nanoseconds since this clock's epoch,
+    /// saturating at `u64::MAX` (about 584 years).
+    #[inline]
+    fn now_nanos(&self) -> u64 {
+        u64::try_from(self.now().as_nanos()).unwrap_or(u64::MAX)
+    }
+}
+
+impl<C: Clock + ?Sized> Clock for &C {
+    #[inline]
+    fn now(&self) -> Duration {
+        (**self).now()
+    }
+}
+
+impl<C: Clock + ?Sized> Clock for Arc<C> {
+    #[inline]
+    fn now(&self) -> Duration {
+        (**self).now()
+    }
+}
+
+impl<C: Clock + ?Sized> Clock for Box<C> {
+    #[inline]
+    fn now(&self) -> Duration {
+        (**self).now()
+    }
+}
+
+/// Monotonic time from [`Instant`], measured from a process-wide origin fixed
+/// the first time any `SystemClock` is read.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+fn process_origin() -> Instant {
+    static ORIGIN: OnceLock<Instant> = OnceLock::new();
+    *ORIGIN.get_or_init(Instant::now)
+}
+
+impl Clock for SystemClock {
+    #[inline]
+    fn now(&self) -> Duration {
+        process_origin().elapsed()
+    }
+}
+
+/// Wall-clock time since the Unix epoch, from [`SystemTime`].
+///
+/// It can step backwards when the host's clock is adjusted; consumers that
+/// need monotonicity (hybrid logical clocks) must tolerate that. A clock set
+/// before 1970 reads as zero.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WallClock;
+
+impl Clock for WallClock {
+    #[inline]
+    fn now(&self) -> Duration {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO)
+    }
+}
+
+/// A clock that moves only when told to. Clones share the same time, so a
+/// test keeps one handle and gives another to the code under test.
+///
+/// ```
+/// use murmura_core::time::{Clock, ManualClock};
+/// use std::time::Duration;
+///
+/// let clock = ManualClock::new(Duration::from_secs(10));
+/// let seen_by_code = clock.clone();
+/// clock.advance(Duration::from_millis(250));
+/// assert_eq!(seen_by_code.now(), Duration::from_millis(10_250));
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct ManualClock {
+    nanos: Arc<AtomicU64>,
+}
+
+impl ManualClock {
+    /// A clock reading `start`.
+    pub fn new(start: Duration) -> Self {
+        let clock = Self::default();
+        clock.set(start);
+        clock
+    }
+
+    /// Moves the clock forward by `by` (saturating).
+    pub fn advance(&self, by: Duration) {
+        let by = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
+        let mut current = self.nanos.load(Ordering::Acquire);
+        loop {
+            let next = current.saturating_add(by);
+            match self.nanos.compare_exchange_weak(
+                current,
+                next,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return,
+                Err(seen) => current = seen,
+            }
+        }
+    }
+
+    /// Sets the clock to `to`, which may be earlier than now (to test clocks
+    /// that step backwards).
+    pub fn set(&self, to: Duration) {
+        let to = u64::try_from(to.as_nanos()).unwrap_or(u64::MAX);
+        self.nanos.store(to, Ordering::Release);
+    }
+}
+
+impl Clock for ManualClock {
+    #[inline]
+    fn now(&self) -> Duration {
+        Duration::from_nanos(self.nanos.load(Ordering::Acquire))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn system_clock_never_goes_backwards() {
+        let clock = SystemClock;
+        let mut last = clock.now();
+        for _ in 0..1_000 {
+            let now = clock.now();
+            assert!(now >= last);
+            last = now;
+        }
+    }
+
+    #[test]
+    fn wall_clock_is_after_2020() {
+        // 2020-01-01T00:00:00Z
+        assert!(WallClock.now() > Duration::from_secs(1_577_836_800));
+    }
+
+    #[test]
+    fn manual_clock_moves_only_when_told_and_can_step_back() {
+        let clock = ManualClock::new(Duration::from_secs(5));
+        assert_eq!(clock.now(), Duration::from_secs(5));
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(clock.now_nanos(), 6_000_000_000);
+        clock.set(Duration::from_secs(2));
+        assert_eq!(clock.now(), Duration::from_secs(2));
+        clock.advance(Duration::MAX);
+        assert_eq!(clock.now_nanos(), u64::MAX);
+    }
+
+    #[test]
+    fn clocks_work_behind_pointers() {
+        let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(Duration::from_secs(3)));
+        fn read(c: impl Clock) -> Duration {
+            c.now()
+        }
+        assert_eq!(read(&clock), Duration::from_secs(3));
+        assert_eq!(read(clock), Duration::from_secs(3));
+    }
+}
