@@ -1,0 +1,5 @@
+//! Integration tests for murmura-clock: laws checked by proptest against
+//! simple reference models, and codec round trips on hostile input.
+
+mod context;
+mod vv;
