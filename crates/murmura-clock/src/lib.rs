@@ -5,6 +5,8 @@
 //!   order ([`Causality`]), merged as a least upper bound.
 //! - [`CausalContext`]: a version vector plus a compacted *dot cloud* of
 //!   events seen out of order — what delta-state CRDTs need to know.
+//! - [`Hlc`]: a hybrid logical clock issuing 64-bit [`Timestamp`]s close to
+//!   wall-clock time that still respect happened-before; lock-free and shared.
 //! - [`ActorCodec`]: how actor identifiers are written in the compact binary
 //!   encodings every clock here offers (`encode` / `decode`).
 //!
@@ -63,10 +65,12 @@ mod actor;
 mod context;
 mod dot;
 mod error;
+pub mod hlc;
 mod vv;
 
 pub use actor::ActorCodec;
 pub use context::{CausalContext, DotRange};
 pub use dot::Dot;
 pub use error::{ClockError, Result};
+pub use hlc::{Hlc, Timestamp};
 pub use vv::{Causality, VersionVector};

@@ -2,4 +2,5 @@
 //! simple reference models, and codec round trips on hostile input.
 
 mod context;
+mod hlc;
 mod vv;
