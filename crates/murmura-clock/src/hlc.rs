@@ -171,8 +171,8 @@ pub const DEFAULT_MAX_DRIFT: Duration = Duration::from_millis(500);
 /// time.set(Duration::from_secs(999));
 /// assert!(clock.now() > b);
 ///
-/// // A message from a peer slightly ahead pulls us forward...
-/// let remote = murmura_clock::hlc::Timestamp::from_parts(1_000_200, 7);
+/// // A message from a peer pulls us past its timestamp...
+/// let remote = murmura_clock::hlc::Timestamp::from_parts(1_000_000, 7);
 /// let c = clock.update(remote).unwrap();
 /// assert!(c > remote);
 /// // ...but one from far in the future is refused, leaving us untouched.
