@@ -172,7 +172,7 @@ pub const DEFAULT_MAX_DRIFT: Duration = Duration::from_millis(500);
 /// assert!(clock.now() > b);
 ///
 /// // A message from a peer pulls us past its timestamp...
-/// let remote = murmura_clock::hlc::Timestamp::from_parts(1_000_000, 7);
+/// let remote = murmura_clock::hlc::Timestamp::from_parts(999_400, 7);
 /// let c = clock.update(remote).unwrap();
 /// assert!(c > remote);
 /// // ...but one from far in the future is refused, leaving us untouched.
