@@ -5,6 +5,8 @@
 //!   order ([`Causality`]), merged as a least upper bound.
 //! - [`CausalContext`]: a version vector plus a compacted *dot cloud* of
 //!   events seen out of order — what delta-state CRDTs need to know.
+//! - [`DvvSet`]: dotted version vector sets, the sibling values of one key
+//!   tracked per replica (as in Riak), so clients never bloat the clock.
 //! - [`Hlc`]: a hybrid logical clock issuing 64-bit [`Timestamp`]s close to
 //!   wall-clock time that still respect happened-before; lock-free and shared.
 //! - [`ActorCodec`]: how actor identifiers are written in the compact binary
@@ -64,6 +66,7 @@
 mod actor;
 mod context;
 mod dot;
+mod dvv;
 mod error;
 pub mod hlc;
 mod vv;
@@ -71,6 +74,7 @@ mod vv;
 pub use actor::ActorCodec;
 pub use context::{CausalContext, DotRange};
 pub use dot::Dot;
+pub use dvv::DvvSet;
 pub use error::{ClockError, Result};
 pub use hlc::{Hlc, Timestamp};
 pub use vv::{Causality, VersionVector};

@@ -2,5 +2,6 @@
 //! simple reference models, and codec round trips on hostile input.
 
 mod context;
+mod dvv;
 mod hlc;
 mod vv;
