@@ -37,6 +37,11 @@ pub enum ClockError {
         limit: usize,
     },
 
+    /// An anonymous interval tree clock stamp (one that owns no identity,
+    /// such as a peek) was asked to record an event. It is unchanged.
+    #[error("an anonymous interval tree clock stamp cannot record events")]
+    AnonymousEvent,
+
     /// Two interval tree clock stamps whose identities overlap were joined;
     /// their identities must come from forks of one seed and be disjoint.
     /// Neither stamp was modified.

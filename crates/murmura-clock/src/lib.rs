@@ -9,6 +9,8 @@
 //!   tracked per replica (as in Riak), so clients never bloat the clock.
 //! - [`Hlc`]: a hybrid logical clock issuing 64-bit [`Timestamp`]s close to
 //!   wall-clock time that still respect happened-before; lock-free and shared.
+//! - [`itc::Stamp`]: interval tree clocks, for systems whose participants
+//!   come and go (fork, event, join, peek), with the paper's bit encoding.
 //! - [`ActorCodec`]: how actor identifiers are written in the compact binary
 //!   encodings every clock here offers (`encode` / `decode`).
 //!
@@ -69,6 +71,7 @@ mod dot;
 mod dvv;
 mod error;
 pub mod hlc;
+pub mod itc;
 mod vv;
 
 pub use actor::ActorCodec;

@@ -4,4 +4,5 @@
 mod context;
 mod dvv;
 mod hlc;
+mod itc;
 mod vv;
