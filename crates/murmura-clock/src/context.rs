@@ -452,6 +452,59 @@ impl<A: Ord + Clone> FromIterator<Dot<A>> for CausalContext<A> {
     }
 }
 
+#[cfg(feature = "serde")]
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(rename = "CausalContext")]
+struct CausalContextRepr<A: Ord + Clone> {
+    vv: VersionVector<A>,
+    cloud: Vec<DotRange<A>>,
+}
+
+#[cfg(feature = "serde")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
+impl<A: Ord + Clone + serde::Serialize> serde::Serialize for CausalContext<A> {
+    /// The version vector and the cloud's runs.
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        let cloud = self
+            .cloud
+            .iter()
+            .flat_map(|(actor, ranges)| {
+                ranges.iter().map(|&(first, last)| DotRange {
+                    actor: actor.clone(),
+                    first,
+                    last,
+                })
+            })
+            .collect();
+        serde::Serialize::serialize(
+            &CausalContextRepr {
+                vv: self.vv.clone(),
+                cloud,
+            },
+            serializer,
+        )
+    }
+}
+
+#[cfg(feature = "serde")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
+impl<'de, A: Ord + Clone + serde::Deserialize<'de>> serde::Deserialize<'de> for CausalContext<A> {
+    /// Rebuilds the context run by run, so the result is always compact.
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        let repr = CausalContextRepr::<A>::deserialize(deserializer)?;
+        let mut cc = Self::from_version_vector(repr.vv);
+        for r in repr.cloud {
+            cc.insert_range(r.actor, r.first, r.last);
+        }
+        Ok(cc)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -53,7 +53,7 @@ impl<A, V> Entry<A, V> {
 /// assert_eq!(key.values().collect::<Vec<_>>(), [&"teal"]);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct DvvSet<A, V> {
     entries: Vec<Entry<A, V>>,
     /// Values without a dot yet (from [`DvvSet::with_value`] or reconciliation).
@@ -368,6 +368,42 @@ where
         let set = Self::decode_from(&mut reader)?;
         reader.finish().map_err(ClockError::from)?;
         Ok(set)
+    }
+}
+
+#[cfg(feature = "serde")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
+impl<'de, A, V> serde::Deserialize<'de> for DvvSet<A, V>
+where
+    A: Ord + serde::Deserialize<'de>,
+    V: serde::Deserialize<'de>,
+{
+    /// Accepts only valid sets: replicas sorted without repeats, counters
+    /// at least 1, no more values than events.
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(rename = "DvvSet")]
+        struct Repr<A, V> {
+            entries: Vec<Entry<A, V>>,
+            anonymous: Vec<V>,
+        }
+        let repr = Repr::<A, V>::deserialize(deserializer)?;
+        let sorted = repr.entries.windows(2).all(|w| w[0].actor < w[1].actor);
+        let counts = repr
+            .entries
+            .iter()
+            .all(|e| e.counter >= 1 && e.values.len() as u64 <= e.counter);
+        if !sorted || !counts {
+            return Err(serde::de::Error::custom(
+                "invalid dotted version vector set",
+            ));
+        }
+        Ok(Self {
+            entries: repr.entries,
+            anonymous: repr.anonymous,
+        })
     }
 }
 

@@ -471,6 +471,31 @@ impl<A: Ord + Clone> Extend<Dot<A>> for VersionVector<A> {
     }
 }
 
+#[cfg(feature = "serde")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
+impl<A: Ord + serde::Serialize> serde::Serialize for VersionVector<A> {
+    /// A sequence of `(actor, counter)` pairs in actor order.
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.entries.iter())
+    }
+}
+
+#[cfg(feature = "serde")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
+impl<'de, A: Ord + Clone + serde::Deserialize<'de>> serde::Deserialize<'de> for VersionVector<A> {
+    /// Any sequence of `(actor, counter)` pairs, normalised as by
+    /// [`FromIterator`]: sorted, zero counters dropped, repeats keep the maximum.
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        let pairs = Vec::<(A, u64)>::deserialize(deserializer)?;
+        Ok(pairs.into_iter().collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

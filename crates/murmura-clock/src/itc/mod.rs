@@ -234,6 +234,53 @@ impl Stamp {
     }
 }
 
+#[cfg(feature = "serde")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
+impl serde::Serialize for Stamp {
+    /// The compact bit encoding, as bytes.
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(&self.to_bytes())
+    }
+}
+
+#[cfg(feature = "serde")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
+impl<'de> serde::Deserialize<'de> for Stamp {
+    /// Bytes of the compact bit encoding, checked as by [`Stamp::decode`].
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        struct BytesVisitor;
+        impl<'de> serde::de::Visitor<'de> for BytesVisitor {
+            type Value = Stamp;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an interval tree clock in its compact bit encoding")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> std::result::Result<Stamp, E> {
+                Stamp::decode(v).map_err(E::custom)
+            }
+            fn visit_seq<S: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: S,
+            ) -> std::result::Result<Stamp, S::Error> {
+                // Self-describing formats such as JSON write bytes as a list.
+                let mut bytes = Vec::new();
+                while let Some(b) = seq.next_element::<u8>()? {
+                    if bytes.len() >= 1 << 20 {
+                        return Err(serde::de::Error::custom("interval tree clock too large"));
+                    }
+                    bytes.push(b);
+                }
+                Stamp::decode(&bytes).map_err(serde::de::Error::custom)
+            }
+        }
+        deserializer.deserialize_bytes(BytesVisitor)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

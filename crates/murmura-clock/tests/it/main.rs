@@ -5,4 +5,6 @@ mod context;
 mod dvv;
 mod hlc;
 mod itc;
+#[cfg(feature = "serde")]
+mod serde;
 mod vv;
