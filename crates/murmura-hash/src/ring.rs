@@ -152,6 +152,10 @@ impl<N: NodeId + StableHash> Ring<N> {
     /// The transfers between two rings: every arc between consecutive points
     /// of either ring whose owner differs, merged when neighbours agree.
     fn diff(&self, new: &Self) -> MovePlan<N> {
+        if self.points.is_empty() || new.points.is_empty() {
+            // Nothing was owned before, or nothing can own after.
+            return MovePlan::empty();
+        }
         let mut bounds: Vec<u64> = self
             .points
             .iter()
@@ -274,11 +278,7 @@ impl<N: NodeId + StableHash> Membership for Ring<N> {
     fn remove(&self, node: &N) -> Result<(Self, MovePlan<N>)> {
         let (roster, _) = self.roster.without(node)?;
         let new = Self::from_roster(roster, self.config)?;
-        let plan = if new.points.is_empty() {
-            MovePlan::empty()
-        } else {
-            self.diff(&new)
-        };
+        let plan = self.diff(&new);
         Ok((new, plan))
     }
 }
