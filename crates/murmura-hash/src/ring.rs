@@ -1,0 +1,326 @@
+//! A hash ring with weighted virtual nodes (Karger et al., Dynamo style),
+//! laid out for fast lookups.
+//!
+//! Points live in one sorted array of `(hash, node)` pairs. A second, small
+//! array indexes it by the top bits of the hash: with about one point per
+//! bucket, a lookup is one index load, a scan of one or two neighbouring
+//! pairs and no binary search, so it touches two cache lines instead of the
+//! ~17 a binary search over 100,000 points does.
+//!
+//! History independence: points depend only on each member's identifier,
+//! weight and the virtual-node count, and ties are broken by identifier, so
+//! the same member set gives the same ring whatever the join/leave order.
+
+use crate::error::{Error, Result};
+use crate::key::{StableHash, mix2};
+use crate::node::{NodeSpec, Roster};
+use crate::placement::{Membership, Placement};
+use crate::plan::{Keys, MovePlan, Transfer};
+use murmura_core::NodeId;
+
+/// How a [`Ring`] is built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct RingConfig {
+    /// Virtual nodes for a node of weight 1; a node of weight `w` gets
+    /// `max(1, round(w * vnodes))`.
+    pub vnodes: u32,
+}
+
+impl Default for RingConfig {
+    fn default() -> Self {
+        Self { vnodes: 160 }
+    }
+}
+
+/// The most points a ring may have, so a huge weight cannot exhaust memory.
+pub const MAX_RING_POINTS: usize = 1 << 26;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Point {
+    hash: u64,
+    node: u32,
+}
+
+/// A consistent-hash ring with weighted virtual nodes.
+///
+/// ```
+/// use murmura_hash::{key_hash, Membership, NodeSpec, Placement, Ring, RingConfig};
+///
+/// let ring = Ring::new(
+///     ["a", "b", "c"].map(NodeSpec::new),
+///     RingConfig { vnodes: 100 },
+/// )?;
+/// let key = key_hash(b"user:42");
+/// let owner = *ring.owner(key)?;
+/// let replicas: Vec<_> = ring.replicas(key, 2)?.collect();
+/// assert_eq!(*replicas[0], owner);
+///
+/// // Adding a node moves only key ranges onto it.
+/// let (bigger, plan) = ring.add(NodeSpec::new("d"))?;
+/// assert!(plan.transfers.iter().all(|t| t.to == "d"));
+/// # let _ = bigger;
+/// # Ok::<(), murmura_hash::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Ring<N> {
+    roster: Roster<N>,
+    config: RingConfig,
+    points: Vec<Point>,
+    /// `index[j]` is the first point whose top bits are `>= j`.
+    index: Vec<u32>,
+    shift: u32,
+}
+
+impl<N: NodeId + StableHash> Ring<N> {
+    /// Builds a ring over `nodes`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidWeight`], [`Error::DuplicateNode`], or
+    /// [`Error::InvalidConfig`] for zero virtual nodes or more than
+    /// [`MAX_RING_POINTS`] points.
+    pub fn new(nodes: impl IntoIterator<Item = NodeSpec<N>>, config: RingConfig) -> Result<Self> {
+        Self::from_roster(Roster::new(nodes)?, config)
+    }
+
+    /// Builds a ring over an already validated roster.
+    ///
+    /// # Errors
+    /// As [`Ring::new`].
+    pub fn from_roster(roster: Roster<N>, config: RingConfig) -> Result<Self> {
+        if config.vnodes == 0 {
+            return Err(Error::InvalidConfig(
+                "a ring needs at least one virtual node",
+            ));
+        }
+        let wanted: Vec<f64> = roster
+            .weights()
+            .map(|w| (w * f64::from(config.vnodes)).round().max(1.0))
+            .collect();
+        if wanted.iter().sum::<f64>() > MAX_RING_POINTS as f64 {
+            return Err(Error::InvalidConfig(
+                "too many ring points; lower vnodes or weights",
+            ));
+        }
+        let counts: Vec<u32> = wanted.iter().map(|&c| c as u32).collect();
+        let total: usize = counts.iter().map(|&c| c as usize).sum();
+        let mut points = Vec::with_capacity(total);
+        for (node, &count) in counts.iter().enumerate() {
+            let h = roster.node_hash(node as u32);
+            points.extend((0..count).map(|v| Point {
+                hash: mix2(h, u64::from(v)),
+                node: node as u32,
+            }));
+        }
+        // Node indices follow identifier order, so ties break the same way
+        // for the same member set.
+        points.sort_unstable_by_key(|p| (p.hash, p.node));
+        let bits = usize::BITS - total.max(2).next_power_of_two().leading_zeros() - 1;
+        let shift = 64 - bits;
+        let mut index = Vec::with_capacity((1usize << bits) + 1);
+        let mut at = 0usize;
+        for bucket in 0..=(1u64 << bits) {
+            while at < points.len() && (points[at].hash >> shift) < bucket {
+                at += 1;
+            }
+            index.push(at as u32);
+        }
+        Ok(Self {
+            roster,
+            config,
+            points,
+            index,
+            shift,
+        })
+    }
+
+    /// The configuration it was built with.
+    pub fn config(&self) -> RingConfig {
+        self.config
+    }
+
+    /// The number of points (virtual nodes) on the ring.
+    pub fn points(&self) -> usize {
+        self.points.len()
+    }
+
+    /// The owner of the ring position `key_hash` as an identifier, for diffing.
+    fn owner_id(&self, key_hash: u64) -> &N {
+        self.roster.id(self.points[self.position(key_hash)].node)
+    }
+
+    /// The transfers between two rings: every arc between consecutive points
+    /// of either ring whose owner differs, merged when neighbours agree.
+    fn diff(&self, new: &Self) -> MovePlan<N> {
+        if self.points.is_empty() || new.points.is_empty() {
+            // Nothing was owned before, or nothing can own after.
+            return MovePlan::empty();
+        }
+        let mut bounds: Vec<u64> = self
+            .points
+            .iter()
+            .chain(&new.points)
+            .map(|p| p.hash)
+            .collect();
+        bounds.sort_unstable();
+        bounds.dedup();
+        let mut transfers: Vec<Transfer<N>> = Vec::new();
+        let Some(&last) = bounds.last() else {
+            return MovePlan::empty();
+        };
+        let mut start = last;
+        for &end in &bounds {
+            let (from, to) = (self.owner_id(end), new.owner_id(end));
+            if from != to {
+                match transfers.last_mut() {
+                    Some(Transfer {
+                        from: f,
+                        to: t,
+                        keys: Keys::Range { end: e, .. },
+                    }) if f == from && t == to && *e == start => *e = end,
+                    _ => transfers.push(Transfer {
+                        from: from.clone(),
+                        to: to.clone(),
+                        keys: Keys::Range { start, end },
+                    }),
+                }
+            }
+            start = end;
+        }
+        MovePlan { transfers }
+    }
+}
+
+impl<N> Ring<N> {
+    /// The position of the first point at or after `key_hash`, wrapping.
+    #[inline]
+    fn position(&self, key_hash: u64) -> usize {
+        let bucket = (key_hash >> self.shift) as usize;
+        let (lo, hi) = (self.index[bucket] as usize, self.index[bucket + 1] as usize);
+        // Points in a bucket are sorted: counting those below the key is a
+        // branch-free search over one or two entries.
+        let below = self.points[lo..hi]
+            .iter()
+            .map(|p| usize::from(p.hash < key_hash))
+            .sum::<usize>();
+        let pos = lo + below;
+        if pos == self.points.len() { 0 } else { pos }
+    }
+}
+
+impl<N> Placement for Ring<N> {
+    type Node = N;
+    type Probe<'a>
+        = RingProbe<'a>
+    where
+        N: 'a;
+
+    fn roster(&self) -> &Roster<N> {
+        &self.roster
+    }
+
+    #[inline]
+    fn owner_index(&self, key_hash: u64) -> Option<u32> {
+        if self.points.is_empty() {
+            return None;
+        }
+        Some(self.points[self.position(key_hash)].node)
+    }
+
+    fn probe(&self, key_hash: u64) -> RingProbe<'_> {
+        let start = if self.points.is_empty() {
+            0
+        } else {
+            self.position(key_hash)
+        };
+        RingProbe {
+            points: &self.points,
+            at: start,
+            left: self.points.len(),
+        }
+    }
+}
+
+/// The clockwise walk behind [`Ring`]'s replica sets: one full lap.
+#[derive(Debug, Clone)]
+pub struct RingProbe<'a> {
+    points: &'a [Point],
+    at: usize,
+    left: usize,
+}
+
+impl Iterator for RingProbe<'_> {
+    type Item = u32;
+
+    #[inline]
+    fn next(&mut self) -> Option<u32> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let node = self.points[self.at].node;
+        self.at += 1;
+        if self.at == self.points.len() {
+            self.at = 0;
+        }
+        Some(node)
+    }
+}
+
+impl<N: NodeId + StableHash> Membership for Ring<N> {
+    fn add(&self, node: NodeSpec<N>) -> Result<(Self, MovePlan<N>)> {
+        let (roster, _) = self.roster.with(node)?;
+        let new = Self::from_roster(roster, self.config)?;
+        let plan = self.diff(&new);
+        Ok((new, plan))
+    }
+
+    fn remove(&self, node: &N) -> Result<(Self, MovePlan<N>)> {
+        let (roster, _) = self.roster.without(node)?;
+        let new = Self::from_roster(roster, self.config)?;
+        let plan = self.diff(&new);
+        Ok((new, plan))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucketed_lookup_matches_binary_search() {
+        let ring = Ring::new((0u64..50).map(NodeSpec::new), RingConfig { vnodes: 37 }).unwrap();
+        let mut x = 1u64;
+        for _ in 0..20_000 {
+            x = crate::key::mix64(x);
+            let pos = ring.points.partition_point(|p| p.hash < x);
+            let pos = if pos == ring.points.len() { 0 } else { pos };
+            assert_eq!(ring.owner_index(x), Some(ring.points[pos].node));
+            assert_eq!(ring.position(x), pos);
+        }
+        // The extremes wrap correctly.
+        assert_eq!(ring.owner_index(u64::MAX), Some(ring.points[0].node));
+        assert_eq!(ring.owner_index(0), Some(ring.points[0].node));
+    }
+
+    #[test]
+    fn weights_scale_vnodes_and_zero_vnodes_is_rejected() {
+        let ring = Ring::new(
+            [NodeSpec::new(1u32), NodeSpec::new(2u32).with_weight(2.5)],
+            RingConfig { vnodes: 10 },
+        )
+        .unwrap();
+        assert_eq!(ring.points(), 10 + 25);
+        assert!(matches!(
+            Ring::new([NodeSpec::new(1u32)], RingConfig { vnodes: 0 }),
+            Err(Error::InvalidConfig(_))
+        ));
+        assert!(matches!(
+            Ring::new(
+                [NodeSpec::new(1u32).with_weight(1e12)],
+                RingConfig { vnodes: 100 }
+            ),
+            Err(Error::InvalidConfig(_))
+        ));
+    }
+}
