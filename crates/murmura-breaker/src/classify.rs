@@ -59,10 +59,12 @@ impl<T, E> Classifier<T, E> for ByDefault {
 /// assert_eq!(c.classify(&Ok::<u16, &str>(200)), Outcome::Success);
 /// ```
 pub struct Predicates<T, E> {
-    ignore_error: Option<Box<dyn Fn(&E) -> bool + Send + Sync>>,
-    record_error: Option<Box<dyn Fn(&E) -> bool + Send + Sync>>,
-    fail_result: Option<Box<dyn Fn(&T) -> bool + Send + Sync>>,
+    ignore_error: Option<Predicate<E>>,
+    record_error: Option<Predicate<E>>,
+    fail_result: Option<Predicate<T>>,
 }
+
+type Predicate<X> = Box<dyn Fn(&X) -> bool + Send + Sync>;
 
 impl<T, E> std::fmt::Debug for Predicates<T, E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

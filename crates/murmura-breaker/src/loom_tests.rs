@@ -107,7 +107,7 @@ fn loom_concurrent_failures_open_once() {
 fn loom_late_outcome_after_transition_is_ignored() {
     loom::model(|| {
         let b = Arc::new(breaker(1, 1));
-        let permit = b.try_acquire_owned().expect("closed");
+        let permit = b.try_acquire().expect("closed");
         let opener = {
             let b = b.clone();
             loom::thread::spawn(move || {

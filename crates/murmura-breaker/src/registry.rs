@@ -203,10 +203,9 @@ impl<C: Clock + Clone> Registry<C> {
         let idle = u64::try_from(self.idle_after.as_nanos()).unwrap_or(u64::MAX);
         let before = map.len();
         map.retain(|_, e| {
-            let keep = now.saturating_sub(e.last_used) < idle
+            now.saturating_sub(e.last_used) < idle
                 || e.breaker.state() != State::Closed
-                || Arc::strong_count(&e.breaker) > 1;
-            keep
+                || Arc::strong_count(&e.breaker) > 1
         });
         let evicted = before - map.len();
         if let Some(b) = &self.budget {

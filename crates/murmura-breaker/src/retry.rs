@@ -268,10 +268,10 @@ impl Retry {
         if attempt >= self.max_attempts {
             return Err(GaveUp::Attempts);
         }
-        if let Some(b) = &self.budget {
-            if !b.withdraw() {
-                return Err(GaveUp::Budget);
-            }
+        if let Some(b) = &self.budget
+            && !b.withdraw()
+        {
+            return Err(GaveUp::Budget);
         }
         let delay = {
             let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());

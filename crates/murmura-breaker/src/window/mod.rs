@@ -34,6 +34,8 @@ impl Mark {
     }
 }
 
+// The count window is big only by its cache-line padding; one per breaker.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(crate) enum Window {
     Count(CountWindow),

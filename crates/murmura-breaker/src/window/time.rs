@@ -82,7 +82,7 @@ impl TimeWindow {
         if mark.slow {
             bump(self.counter(stripe, e, 2), e);
         }
-        if sampled && calls % self.sample_every == 0 {
+        if sampled && calls.is_multiple_of(self.sample_every) {
             self.remember(stripe, epoch(now()));
         }
     }
