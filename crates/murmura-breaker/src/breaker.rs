@@ -1,0 +1,720 @@
+//! The circuit breaker: a packed state word read on every call, a window fed
+//! by outcomes, and transitions serialised by a mutex that the hot path never
+//! touches.
+
+use crate::classify::{ByDefault, Classifier, Outcome};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::event::{Event, Listener, Listeners};
+use crate::permit::{Lane, Permit, Ticket};
+use crate::registry::OpenBudget;
+use crate::state::{State, Word};
+use crate::stripe::{Padded, StripedCounter, stripe_count};
+use crate::window::{Mark, Window};
+use murmura_core::rng::{DefaultRng, SeedableRng};
+use murmura_core::sync::Mutex;
+use murmura_core::sync::atomic::{AtomicU64, Ordering};
+use murmura_core::time::{Clock, SystemClock};
+use std::future::Future;
+use std::time::Duration;
+
+/// A circuit breaker. Share it by reference or in an `Arc`.
+///
+/// ```
+/// use murmura_breaker::{CircuitBreaker, Config, Error, State, WindowKind};
+/// use murmura_core::time::ManualClock;
+/// use std::time::Duration;
+///
+/// let clock = ManualClock::new(Duration::ZERO);
+/// let config = Config::builder()
+///     .window(WindowKind::Count { size: 4 })
+///     .minimum_calls(4)
+///     .failure_rate_threshold(50.0)
+///     .wait_in_open(Duration::from_secs(10))
+///     .half_open_calls(1)
+///     .build()
+///     .expect("valid config");
+/// let breaker = CircuitBreaker::with_clock("payments", config, clock.clone());
+///
+/// for ok in [true, true, false, false] {
+///     let _ = breaker.call(|| if ok { Ok(()) } else { Err("boom") });
+/// }
+/// assert_eq!(breaker.state(), State::Open);
+/// let rejected = breaker.call(|| Ok::<_, &str>(())).unwrap_err();
+/// assert_eq!(rejected.retry_after(), Some(Duration::from_secs(10)));
+///
+/// clock.advance(Duration::from_secs(10));
+/// assert_eq!(breaker.call(|| Ok::<_, &str>(7))?, 7); // the one trial call
+/// assert_eq!(breaker.state(), State::Closed);
+/// # Ok::<(), Error<&str>>(())
+/// ```
+pub struct CircuitBreaker<C = SystemClock> {
+    word: Padded<AtomicU64>,
+    window: Window,
+    aux: Padded<Aux>,
+    rejected: StripedCounter,
+    config: Config,
+    name: std::sync::Arc<str>,
+    clock: C,
+    timed: bool,
+    transitions: Mutex<Transitions>,
+    listeners: Listeners,
+    budget: Option<std::sync::Arc<OpenBudget>>,
+}
+
+/// Per-state values written only by transitions (and half-open trials).
+#[derive(Debug, Default)]
+struct Aux {
+    open_until: AtomicU64,
+    half_open: AtomicU64,
+    half_open_since: AtomicU64,
+    ramp_start: AtomicU64,
+    ramp_calls: AtomicU64,
+}
+
+#[derive(Debug)]
+struct Transitions {
+    rng: DefaultRng,
+    /// Failed trial rounds since the breaker was last fully closed.
+    rounds: u32,
+}
+
+impl<C: Clock> std::fmt::Debug for CircuitBreaker<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CircuitBreaker")
+            .field("name", &self.name)
+            .field("state", &self.state())
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Half-open trial accounting in one word: generation tag, trials in
+/// flight, and completed successes, failures and slow calls.
+mod trials {
+    const F: u32 = 12;
+    const M: u64 = (1 << F) - 1;
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub(super) struct Trials {
+        pub(super) tag: u64,
+        pub(super) in_flight: u64,
+        pub(super) ok: u64,
+        pub(super) failed: u64,
+        pub(super) slow: u64,
+    }
+    impl Trials {
+        pub(super) fn fresh(generation: u64) -> u64 {
+            (generation & 0xFFFF) << 48
+        }
+        pub(super) fn unpack(w: u64) -> Trials {
+            Trials {
+                tag: w >> 48,
+                in_flight: (w >> (3 * F)) & M,
+                ok: (w >> (2 * F)) & M,
+                failed: (w >> F) & M,
+                slow: w & M,
+            }
+        }
+        pub(super) fn pack(self) -> u64 {
+            (self.tag << 48)
+                | (self.in_flight << (3 * F))
+                | (self.ok << (2 * F))
+                | (self.failed << F)
+                | self.slow
+        }
+        pub(super) fn matches(self, generation: u64) -> bool {
+            self.tag == generation & 0xFFFF
+        }
+        pub(super) fn done(self) -> u64 {
+            self.ok + self.failed
+        }
+    }
+}
+use trials::Trials;
+
+/// A snapshot of a breaker's state and window.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub struct Metrics {
+    /// Current state.
+    pub state: State,
+    /// Failure rate in percent, once the window holds the minimum calls.
+    pub failure_rate: Option<f32>,
+    /// Slow-call rate in percent, once the window holds the minimum calls.
+    pub slow_call_rate: Option<f32>,
+    /// Calls in the window.
+    pub buffered_calls: u64,
+    /// Failed calls in the window.
+    pub failed_calls: u64,
+    /// Slow calls in the window.
+    pub slow_calls: u64,
+    /// Successful calls in the window.
+    pub successful_calls: u64,
+    /// Calls rejected since the breaker was built.
+    pub not_permitted_calls: u64,
+    /// Half-open trials running now.
+    pub trials_in_flight: u64,
+}
+
+impl CircuitBreaker<SystemClock> {
+    /// A breaker on the system's monotonic clock.
+    pub fn new(name: impl Into<std::sync::Arc<str>>, config: Config) -> Self {
+        Self::with_clock(name, config, SystemClock)
+    }
+}
+
+impl<C: Clock> CircuitBreaker<C> {
+    /// A breaker reading time from `clock`.
+    pub fn with_clock(name: impl Into<std::sync::Arc<str>>, config: Config, clock: C) -> Self {
+        let now = clock.now_nanos();
+        let rng = match config.jitter_seed {
+            Some(seed) => DefaultRng::seed_from_u64(seed),
+            None => murmura_core::rng::from_entropy(),
+        };
+        let stripes = stripe_count();
+        Self {
+            word: Padded(AtomicU64::new(
+                Word {
+                    state: State::Closed,
+                    generation: 0,
+                }
+                .pack(),
+            )),
+            window: Window::new(&config, stripes, now),
+            aux: Padded(Aux::default()),
+            rejected: StripedCounter::new(stripes),
+            timed: config.slow_call_duration.is_some(),
+            config,
+            name: name.into(),
+            clock,
+            transitions: Mutex::new(Transitions { rng, rounds: 0 }),
+            listeners: Listeners::default(),
+            budget: None,
+        }
+    }
+
+    /// Adds a listener for this breaker's events (before sharing the breaker).
+    pub fn with_listener(mut self, listener: impl Listener + 'static) -> Self {
+        self.listeners.push(std::sync::Arc::new(listener));
+        self
+    }
+
+    pub(crate) fn with_shared_listener(mut self, listener: std::sync::Arc<dyn Listener>) -> Self {
+        self.listeners.push(listener);
+        self
+    }
+
+    pub(crate) fn with_budget(mut self, budget: std::sync::Arc<OpenBudget>) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
+    /// The breaker's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Its configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The current state (open stays open until a call arrives after the wait).
+    pub fn state(&self) -> State {
+        self.load().state
+    }
+
+    #[inline]
+    fn load(&self) -> Word {
+        Word::unpack(self.word.load(Ordering::Acquire))
+    }
+
+    /// Runs `f` if the breaker admits it; `Ok` counts as success, `Err` as failure.
+    ///
+    /// # Errors
+    /// [`Error::Rejected`] without running `f`, or [`Error::Inner`] with `f`'s error.
+    #[inline]
+    pub fn call<T, E>(&self, f: impl FnOnce() -> std::result::Result<T, E>) -> Result<T, E> {
+        self.call_with(&ByDefault, f)
+    }
+
+    /// Like [`call`](Self::call), classifying the result with `classifier`.
+    ///
+    /// # Errors
+    /// As [`call`](Self::call).
+    #[inline]
+    pub fn call_with<T, E, K: Classifier<T, E>>(
+        &self,
+        classifier: &K,
+        f: impl FnOnce() -> std::result::Result<T, E>,
+    ) -> Result<T, E> {
+        let permit = self.try_acquire().map_err(Error::widen)?;
+        let result = f();
+        permit.record(classifier.classify(&result));
+        result.map_err(Error::Inner)
+    }
+
+    /// Awaits `fut` if the breaker admits it. If the returned future is
+    /// dropped before `fut` completes, the permit is given back and nothing
+    /// is recorded.
+    ///
+    /// # Errors
+    /// As [`call`](Self::call).
+    pub async fn call_async<T, E, F>(&self, fut: F) -> Result<T, E>
+    where
+        F: Future<Output = std::result::Result<T, E>>,
+    {
+        self.call_async_with(&ByDefault, fut).await
+    }
+
+    /// Like [`call_async`](Self::call_async), classifying with `classifier`.
+    ///
+    /// # Errors
+    /// As [`call`](Self::call).
+    pub async fn call_async_with<T, E, F, K>(&self, classifier: &K, fut: F) -> Result<T, E>
+    where
+        F: Future<Output = std::result::Result<T, E>>,
+        K: Classifier<T, E>,
+    {
+        let permit = self.try_acquire().map_err(Error::widen)?;
+        let result = fut.await;
+        permit.record(classifier.classify(&result));
+        result.map_err(Error::Inner)
+    }
+
+    /// A permit for one call, or the rejection.
+    ///
+    /// # Errors
+    /// [`Error::Rejected`], with the time until the next trial when known.
+    #[inline]
+    pub fn try_acquire(&self) -> Result<Permit<&Self, C>> {
+        self.admit().map(|t| Permit::new(self, t))
+    }
+
+    /// Like [`try_acquire`](Self::try_acquire), for a permit that outlives a borrow.
+    ///
+    /// # Errors
+    /// As [`try_acquire`](Self::try_acquire).
+    pub fn try_acquire_owned(
+        self: &std::sync::Arc<Self>,
+    ) -> Result<Permit<std::sync::Arc<Self>, C>> {
+        self.admit().map(|t| Permit::new(self.clone(), t))
+    }
+
+    #[inline]
+    fn started(&self) -> u64 {
+        if self.timed {
+            self.clock.now_nanos()
+        } else {
+            0
+        }
+    }
+
+    #[inline]
+    fn admit(&self) -> Result<Ticket> {
+        let w = self.load();
+        if matches!(w.state, State::Closed | State::MetricsOnly) {
+            return Ok(Ticket {
+                generation: w.generation,
+                lane: Lane::Window,
+                started: self.started(),
+            });
+        }
+        self.admit_slow(w)
+    }
+
+    #[cold]
+    fn admit_slow(&self, mut w: Word) -> Result<Ticket> {
+        // Each pass either decides or follows a transition; transitions are
+        // finite between two calls, but bound the loop anyway.
+        for _ in 0..8 {
+            let now = self.clock.now_nanos();
+            let lane = match w.state {
+                State::Closed | State::MetricsOnly => Lane::Window,
+                State::Disabled => Lane::Free,
+                State::ForcedOpen => return Err(self.reject(w.state, None)),
+                State::Open => {
+                    let until = self.aux.open_until.load(Ordering::Acquire);
+                    if now < until {
+                        return Err(self.reject(w.state, Some(Duration::from_nanos(until - now))));
+                    }
+                    self.transition(w, State::HalfOpen, now, false);
+                    w = self.load();
+                    continue;
+                }
+                State::HalfOpen => match self.take_trial(w) {
+                    Some(()) => Lane::Trial,
+                    None => {
+                        if self.half_open_expired(now) {
+                            self.transition(w, State::Open, now, false);
+                        }
+                        let now_w = self.load();
+                        if now_w != w {
+                            w = now_w;
+                            continue;
+                        }
+                        return Err(self.reject(w.state, None));
+                    }
+                },
+                State::RampingUp => {
+                    let Some(ramp) = self.config.ramp_up else {
+                        return Err(self.reject(w.state, None));
+                    };
+                    let start = self.aux.ramp_start.load(Ordering::Acquire);
+                    let elapsed = now.saturating_sub(start);
+                    let total = u64::try_from(ramp.duration.as_nanos()).unwrap_or(u64::MAX);
+                    if elapsed >= total {
+                        self.transition(w, State::Closed, now, false);
+                        w = self.load();
+                        continue;
+                    }
+                    // Admitted share in basis points, growing linearly.
+                    let initial = f64::from(ramp.initial_percent) * 100.0;
+                    let share =
+                        (initial + (10_000.0 - initial) * elapsed as f64 / total as f64) as u64;
+                    let n = self.aux.ramp_calls.fetch_add(1, Ordering::AcqRel);
+                    if (n + 1) * share / 10_000 == n * share / 10_000 {
+                        return Err(self.reject(w.state, None));
+                    }
+                    Lane::Window
+                }
+            };
+            return Ok(Ticket {
+                generation: w.generation,
+                lane,
+                started: if self.timed { now } else { 0 },
+            });
+        }
+        Err(self.reject(w.state, None))
+    }
+
+    fn half_open_expired(&self, now: u64) -> bool {
+        self.config.max_wait_in_half_open.is_some_and(|max| {
+            let since = self.aux.half_open_since.load(Ordering::Acquire);
+            now.saturating_sub(since) >= u64::try_from(max.as_nanos()).unwrap_or(u64::MAX)
+        })
+    }
+
+    fn take_trial(&self, w: Word) -> Option<()> {
+        let limit = u64::from(self.config.half_open_calls);
+        let mut cur = self.aux.half_open.load(Ordering::Acquire);
+        loop {
+            let t = Trials::unpack(cur);
+            if !t.matches(w.generation) || t.in_flight + t.done() >= limit {
+                return None;
+            }
+            let next = Trials {
+                in_flight: t.in_flight + 1,
+                ..t
+            };
+            match self.aux.half_open.compare_exchange_weak(
+                cur,
+                next.pack(),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return Some(()),
+                Err(seen) => cur = seen,
+            }
+        }
+    }
+
+    #[cold]
+    fn reject(&self, state: State, retry_after: Option<Duration>) -> Error {
+        self.rejected.add(1);
+        self.listeners.emit(|| Event::Rejected {
+            name: self.name.clone(),
+            state,
+        });
+        Error::Rejected {
+            name: self.name.clone(),
+            state,
+            retry_after,
+        }
+    }
+
+    /// Gives back a trial slot of a permit dropped unrecorded.
+    pub(crate) fn release(&self, ticket: Ticket) {
+        self.finish_trial(ticket, Outcome::Ignored, false);
+    }
+
+    /// Records a permit's outcome.
+    #[inline]
+    pub(crate) fn finish(&self, ticket: Ticket, outcome: Outcome) {
+        let mut now = 0;
+        let mut slow = false;
+        if self.timed {
+            now = self.clock.now_nanos();
+            let elapsed = Duration::from_nanos(now.saturating_sub(ticket.started));
+            slow = outcome != Outcome::Ignored
+                && self.config.slow_call_duration.is_some_and(|t| elapsed >= t);
+            if slow {
+                self.listeners.emit(|| Event::SlowCall {
+                    name: self.name.clone(),
+                    elapsed,
+                });
+            }
+        }
+        let failure = outcome == Outcome::Failure
+            || (slow && outcome == Outcome::Success && self.config.slow_success_is_failure);
+        if !self.listeners.is_empty() {
+            self.emit_outcome(outcome, ticket, now);
+        }
+        match ticket.lane {
+            Lane::Free => {}
+            Lane::Trial => self.finish_trial(ticket, outcome, slow),
+            Lane::Window if outcome == Outcome::Ignored => {}
+            Lane::Window => {
+                let mark = Mark { failure, slow };
+                let clock = || {
+                    if self.timed {
+                        now
+                    } else {
+                        self.clock.now_nanos()
+                    }
+                };
+                if mark.is_clean() {
+                    self.window.record(mark, clock);
+                } else {
+                    self.record_bad(ticket, mark, clock());
+                }
+            }
+        }
+    }
+
+    #[cold]
+    fn emit_outcome(&self, outcome: Outcome, ticket: Ticket, now: u64) {
+        match outcome {
+            Outcome::Failure => self.listeners.emit(|| Event::Error {
+                name: self.name.clone(),
+                elapsed: self
+                    .timed
+                    .then(|| Duration::from_nanos(now.saturating_sub(ticket.started))),
+            }),
+            Outcome::Ignored => self.listeners.emit(|| Event::IgnoredError {
+                name: self.name.clone(),
+            }),
+            Outcome::Success => {}
+        }
+    }
+
+    #[cold]
+    fn record_bad(&self, ticket: Ticket, mark: Mark, now: u64) {
+        let w = self.load();
+        if w.generation != ticket.generation || !w.state.records_window() {
+            return; // late: the window it belonged to is gone
+        }
+        self.window.record(mark, || now);
+        if w.state == State::MetricsOnly {
+            return;
+        }
+        if self.window.trips(self.window.totals(now), &self.config)
+            && self
+                .window
+                .trips(self.window.exact_totals(now), &self.config)
+        {
+            self.transition(w, State::Open, now, false);
+        }
+    }
+
+    fn finish_trial(&self, ticket: Ticket, outcome: Outcome, slow: bool) {
+        let failure = outcome == Outcome::Failure
+            || (slow && outcome == Outcome::Success && self.config.slow_success_is_failure);
+        let mut cur = self.aux.half_open.load(Ordering::Acquire);
+        let done = loop {
+            let t = Trials::unpack(cur);
+            if !t.matches(ticket.generation) || t.in_flight == 0 {
+                return; // late
+            }
+            let mut next = Trials {
+                in_flight: t.in_flight - 1,
+                ..t
+            };
+            if outcome != Outcome::Ignored {
+                if failure {
+                    next.failed += 1;
+                } else {
+                    next.ok += 1;
+                }
+                next.slow += u64::from(slow);
+            }
+            match self.aux.half_open.compare_exchange_weak(
+                cur,
+                next.pack(),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break next,
+                Err(seen) => cur = seen,
+            }
+        };
+        let k = u64::from(self.config.half_open_calls);
+        if outcome == Outcome::Ignored || done.done() < k {
+            return;
+        }
+        let w = self.load();
+        if w.state != State::HalfOpen || w.generation != ticket.generation {
+            return;
+        }
+        let rate = |n: u64| n as f64 * 100.0 / k as f64;
+        let reopen = rate(done.failed) >= f64::from(self.config.failure_rate_threshold)
+            || (self.timed && rate(done.slow) >= f64::from(self.config.slow_call_rate_threshold));
+        let now = self.clock.now_nanos();
+        let to = if reopen {
+            State::Open
+        } else if self.config.ramp_up.is_some() {
+            State::RampingUp
+        } else {
+            State::Closed
+        };
+        self.transition(w, to, now, false);
+    }
+
+    /// Moves from `from` to `to` if the breaker is still exactly at `from`;
+    /// returns whether it did.
+    fn transition(&self, from: Word, to: State, now: u64, manual: bool) -> bool {
+        let next = from.next(to);
+        {
+            let Ok(mut t) = self.transitions.lock() else {
+                return false;
+            };
+            if self.word.load(Ordering::Acquire) != from.pack() {
+                return false;
+            }
+            let ejected = |s: State| matches!(s, State::Open | State::HalfOpen);
+            if let Some(b) = &self.budget {
+                if !ejected(from.state) && ejected(to) {
+                    if manual {
+                        b.force_eject();
+                    } else if !b.try_eject() {
+                        drop(t);
+                        self.listeners.emit(|| Event::OpenSuppressed {
+                            name: self.name.clone(),
+                        });
+                        return false;
+                    }
+                } else if ejected(from.state) && !ejected(to) {
+                    b.restore();
+                }
+            }
+            match to {
+                State::Open => {
+                    let round = if from.state == State::Closed {
+                        t.rounds = 0;
+                        0
+                    } else {
+                        t.rounds = t.rounds.saturating_add(1);
+                        t.rounds
+                    };
+                    let wait = self.config.backoff.delay(round, &mut t.rng);
+                    let wait = u64::try_from(wait.as_nanos()).unwrap_or(u64::MAX);
+                    self.aux
+                        .open_until
+                        .store(now.saturating_add(wait), Ordering::Release);
+                }
+                State::HalfOpen => {
+                    self.aux
+                        .half_open
+                        .store(Trials::fresh(next.generation), Ordering::Release);
+                    self.aux.half_open_since.store(now, Ordering::Release);
+                }
+                State::Closed => {
+                    t.rounds = 0;
+                    if from.state != State::RampingUp {
+                        self.window.reset(now);
+                    }
+                }
+                State::RampingUp => {
+                    self.window.reset(now);
+                    self.aux.ramp_start.store(now, Ordering::Release);
+                    self.aux.ramp_calls.store(0, Ordering::Release);
+                }
+                State::MetricsOnly => self.window.reset(now),
+                State::Disabled | State::ForcedOpen => {}
+            }
+            self.word.store(next.pack(), Ordering::Release);
+        }
+        self.listeners.emit(|| Event::StateTransition {
+            name: self.name.clone(),
+            from: from.state,
+            to,
+        });
+        true
+    }
+
+    fn force(&self, to: State) {
+        loop {
+            let w = self.load();
+            if self.transition(w, to, self.clock.now_nanos(), true) || self.load().state == to {
+                return;
+            }
+        }
+    }
+
+    /// Closes the breaker now, with an empty window.
+    pub fn transition_to_closed(&self) {
+        self.force(State::Closed)
+    }
+    /// Opens the breaker now, for the backoff's wait.
+    pub fn transition_to_open(&self) {
+        self.force(State::Open)
+    }
+    /// Starts a half-open trial round now.
+    pub fn transition_to_half_open(&self) {
+        self.force(State::HalfOpen)
+    }
+    /// Admits everything and records nothing until another transition.
+    pub fn transition_to_disabled(&self) {
+        self.force(State::Disabled)
+    }
+    /// Admits everything and records outcomes without ever opening.
+    pub fn transition_to_metrics_only(&self) {
+        self.force(State::MetricsOnly)
+    }
+    /// Rejects everything until another transition.
+    pub fn transition_to_forced_open(&self) {
+        self.force(State::ForcedOpen)
+    }
+    /// Closes the breaker, empties the window and forgets the backoff rounds.
+    pub fn reset(&self) {
+        self.force(State::Closed);
+        if let Ok(mut t) = self.transitions.lock() {
+            t.rounds = 0;
+        }
+        self.window.reset(self.clock.now_nanos());
+    }
+
+    /// A snapshot of the state and the window.
+    pub fn metrics(&self) -> Metrics {
+        let now = self.clock.now_nanos();
+        let w = self.load();
+        let t = self.window.exact_totals(now);
+        let enough = t.calls > 0 && t.calls >= u64::from(self.config.minimum_calls);
+        let rate = |n: u64| enough.then(|| (n as f64 * 100.0 / t.calls as f64) as f32);
+        let trials = Trials::unpack(self.aux.half_open.load(Ordering::Acquire));
+        Metrics {
+            state: w.state,
+            failure_rate: rate(t.failures),
+            slow_call_rate: rate(t.slow),
+            buffered_calls: t.calls,
+            failed_calls: t.failures,
+            slow_calls: t.slow,
+            successful_calls: t.calls.saturating_sub(t.failures),
+            not_permitted_calls: self.rejected.sum(),
+            trials_in_flight: if w.state == State::HalfOpen && trials.matches(w.generation) {
+                trials.in_flight
+            } else {
+                0
+            },
+        }
+    }
+
+    /// Time until an open breaker admits its first trial (zero if it would now).
+    pub fn remaining_open(&self) -> Option<Duration> {
+        (self.state() == State::Open).then(|| {
+            let until = self.aux.open_until.load(Ordering::Acquire);
+            Duration::from_nanos(until.saturating_sub(self.clock.now_nanos()))
+        })
+    }
+}

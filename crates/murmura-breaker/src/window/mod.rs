@@ -1,0 +1,130 @@
+//! Failure accounting while closed: count, time and consecutive windows.
+//!
+//! Every window answers two questions: record this outcome (cheaply), and
+//! "what are the totals now?" (only asked when a failure or slow call makes a
+//! decision necessary, or for metrics).
+
+mod count;
+mod time;
+
+pub(crate) use count::CountWindow;
+pub(crate) use time::TimeWindow;
+
+use crate::config::{Config, WindowKind};
+use murmura_core::sync::atomic::{AtomicU64, Ordering};
+
+/// What the window holds right now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Totals {
+    pub(crate) calls: u64,
+    pub(crate) failures: u64,
+    pub(crate) slow: u64,
+}
+
+/// A recorded (not ignored) outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Mark {
+    pub(crate) failure: bool,
+    pub(crate) slow: bool,
+}
+
+impl Mark {
+    pub(crate) fn is_clean(self) -> bool {
+        !self.failure && !self.slow
+    }
+}
+
+// The count window is big only by its cache-line padding; one per breaker.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub(crate) enum Window {
+    Count(CountWindow),
+    Time(TimeWindow),
+    /// Failures in a row; a success resets the run.
+    Consecutive {
+        run: AtomicU64,
+        threshold: u64,
+    },
+}
+
+impl Window {
+    pub(crate) fn new(config: &Config, stripes: usize, now_nanos: u64) -> Window {
+        match config.window {
+            WindowKind::Count { size } => Window::Count(CountWindow::new(size)),
+            WindowKind::Time { seconds } => Window::Time(TimeWindow::new(
+                seconds,
+                stripes,
+                config.clock_sample_every,
+                now_nanos,
+            )),
+            WindowKind::Consecutive { threshold } => Window::Consecutive {
+                run: AtomicU64::new(0),
+                threshold: u64::from(threshold),
+            },
+        }
+    }
+
+    /// Records `mark`; `now` gives nanoseconds when the window needs them.
+    #[inline]
+    pub(crate) fn record(&self, mark: Mark, now: impl Fn() -> u64) {
+        match self {
+            Window::Count(w) => w.record(mark),
+            Window::Time(w) => w.record(mark, now),
+            Window::Consecutive { run, .. } => {
+                if mark.failure {
+                    run.fetch_add(1, Ordering::AcqRel);
+                } else if run.load(Ordering::Relaxed) != 0 {
+                    run.store(0, Ordering::Release);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn totals(&self, now_nanos: u64) -> Totals {
+        match self {
+            Window::Count(w) => w.totals(),
+            Window::Time(w) => w.totals(now_nanos),
+            Window::Consecutive { run, .. } => {
+                let r = run.load(Ordering::Acquire);
+                Totals {
+                    calls: r,
+                    failures: r,
+                    slow: 0,
+                }
+            }
+        }
+    }
+
+    /// Whether these totals open the breaker.
+    pub(crate) fn trips(&self, t: Totals, config: &Config) -> bool {
+        match self {
+            Window::Consecutive { threshold, .. } => t.failures >= *threshold,
+            _ => {
+                if t.calls == 0 || t.calls < u64::from(config.minimum_calls) {
+                    return false;
+                }
+                let rate = |n: u64| n as f64 * 100.0 / t.calls as f64;
+                rate(t.failures) >= f64::from(config.failure_rate_threshold)
+                    || (config.slow_call_duration.is_some()
+                        && rate(t.slow) >= f64::from(config.slow_call_rate_threshold))
+            }
+        }
+    }
+
+    /// The totals a trip decision should be confirmed with (exact where the
+    /// cheap totals are only a hint).
+    pub(crate) fn exact_totals(&self, now_nanos: u64) -> Totals {
+        match self {
+            Window::Count(w) => w.exact_totals(),
+            _ => self.totals(now_nanos),
+        }
+    }
+
+    pub(crate) fn reset(&self, now_nanos: u64) {
+        match self {
+            Window::Count(w) => w.reset(),
+            Window::Time(w) => w.reset(now_nanos),
+            Window::Consecutive { run, .. } => run.store(0, Ordering::Release),
+        }
+    }
+}
