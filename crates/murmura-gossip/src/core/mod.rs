@@ -10,7 +10,7 @@
 mod probe;
 mod updates;
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::time::Duration;
 
 use murmura_core::rng::{DefaultRng, Rng, RngCore};
@@ -185,7 +185,7 @@ pub struct Swim<A: Address, B: BroadcastHandler = SeenBroadcasts, R: RngCore = D
     pub(crate) probe_index: usize,
     pub(crate) probe: Option<Probe<A>>,
     pub(crate) next_seq: u32,
-    pub(crate) relays: HashMap<u32, Relay<A>>,
+    pub(crate) relays: BTreeMap<u32, Relay<A>>,
     pub(crate) awareness: Awareness,
     pub(crate) suspects: BTreeSet<String>,
     pub(crate) tombstones: VecDeque<(Duration, String)>,
@@ -274,7 +274,7 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
             probe_index: 0,
             probe: None,
             next_seq: 0,
-            relays: HashMap::new(),
+            relays: BTreeMap::new(),
             suspects: BTreeSet::new(),
             tombstones: VecDeque::new(),
             live: 1,
@@ -745,7 +745,10 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
         // This member first, so it always fits.
         let mut names: Vec<&String> = Vec::with_capacity(self.members.len());
         names.push(&self.me);
-        names.extend(self.members.keys().filter(|n| **n != self.me));
+        let mut others: Vec<&String> = self.members.keys().filter(|n| **n != self.me).collect();
+        // Sorted, so a run replays exactly from its seed.
+        others.sort_unstable();
+        names.extend(others);
         for name in names.into_iter().take(self.config.max_push_pull_members) {
             let m = &self.members[name].member;
             let entry_size = m.name.len() + m.meta.len() + 40;
