@@ -450,11 +450,12 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
         }
         if now >= self.next_push_pull {
             self.next_push_pull = now + self.push_pull_interval();
-            if !self.leaving && !self.config.push_pull_interval.is_zero() {
-                if let Some(name) = self.random_members(1, |m| !m.state.is_gone()).pop() {
-                    let addr = self.members[&name].member.addr.clone();
-                    self.start_push_pull(now, addr, false);
-                }
+            if !self.leaving
+                && !self.config.push_pull_interval.is_zero()
+                && let Some(name) = self.random_members(1, |m| !m.state.is_gone()).pop()
+            {
+                let addr = self.members[&name].member.addr.clone();
+                self.start_push_pull(now, addr, false);
             }
         }
         if now >= self.next_reconnect {
