@@ -166,6 +166,34 @@ impl Driver {
             Command::Health(tx) => {
                 let _ = tx.send(self.core.local_health());
             }
+            Command::Suspicions(tx) => {
+                let list = self
+                    .core
+                    .members()
+                    .filter(|m| m.state == crate::member::State::Suspect)
+                    .filter_map(|m| Some((m.name.clone(), self.core.suspicion(&m.name)?)))
+                    .collect();
+                let _ = tx.send(list);
+            }
+            #[cfg(feature = "encryption")]
+            Command::Keyring(change, tx) => {
+                use super::KeyringChange;
+                let result = match self.core.keyring_mut() {
+                    None => Err(crate::error::Error::NoKeyring),
+                    Some(ring) => match change {
+                        KeyringChange::Add(k) => {
+                            ring.add(k);
+                            Ok(())
+                        }
+                        KeyringChange::Use(k) => {
+                            ring.use_key(k);
+                            Ok(())
+                        }
+                        KeyringChange::Remove(k) => ring.remove(&k),
+                    },
+                };
+                let _ = tx.send(result);
+            }
             Command::Stop => {}
         }
     }

@@ -31,7 +31,7 @@ use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::config::Config;
-use crate::core::{Event, Stats};
+use crate::core::{Event, Stats, SuspicionInfo};
 use crate::error::{Error, Result};
 use crate::member::Member;
 
@@ -90,6 +90,19 @@ pub struct RuntimeStats {
     pub streams_refused: u64,
 }
 
+/// A change to a running member's keyring.
+#[cfg(feature = "encryption")]
+#[cfg_attr(docsrs, doc(cfg(feature = "encryption")))]
+#[derive(Debug, Clone)]
+pub enum KeyringChange {
+    /// Accept this key for incoming messages.
+    Add([u8; 32]),
+    /// Seal outgoing messages with this key (added if needed).
+    Use([u8; 32]),
+    /// Stop accepting this key (not the primary).
+    Remove([u8; 32]),
+}
+
 pub(crate) enum Command {
     Join(Vec<SocketAddr>, oneshot::Sender<()>),
     Leave(oneshot::Sender<()>),
@@ -98,6 +111,9 @@ pub(crate) enum Command {
     Members(oneshot::Sender<Vec<Member<SocketAddr>>>),
     Stats(oneshot::Sender<RuntimeStats>),
     Health(oneshot::Sender<u32>),
+    Suspicions(oneshot::Sender<Vec<(String, SuspicionInfo)>>),
+    #[cfg(feature = "encryption")]
+    Keyring(KeyringChange, oneshot::Sender<Result<()>>),
     Stop,
 }
 
@@ -187,6 +203,19 @@ impl Gossip {
     /// Lifeguard's local health score (0 is healthy).
     pub async fn local_health(&self) -> Result<u32> {
         self.ask(Command::Health).await
+    }
+
+    /// Lifeguard figures of every open suspicion.
+    pub async fn suspicions(&self) -> Result<Vec<(String, SuspicionInfo)>> {
+        self.ask(Command::Suspicions).await
+    }
+
+    /// Changes the keyring at run time (key rotation without downtime: add
+    /// the new key everywhere, make it primary everywhere, remove the old).
+    #[cfg(feature = "encryption")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "encryption")))]
+    pub async fn change_keyring(&self, change: KeyringChange) -> Result<()> {
+        self.ask(|tx| Command::Keyring(change, tx)).await?
     }
 
     /// Membership events from now on.

@@ -301,3 +301,34 @@ fn a_run_replays_exactly_from_its_seed() {
     assert_eq!(run(11), run(11));
     assert_ne!(run(11), run(12));
 }
+
+#[test]
+fn hundreds_of_members_converge_and_detect_a_failure() {
+    let n = 200u64;
+    let mut cfg = config();
+    cfg.push_pull_interval = 30 * SEC;
+    let mut net = Net::cluster(13, n, cfg);
+    converge(&mut net, n as usize);
+    net.down.insert(77);
+    let ids = net.ids();
+    assert!(
+        net.drive_until(60 * SEC, |net| net.all_see(ids.clone(), "n77", State::Dead)),
+        "seed {}: n77 not declared dead everywhere",
+        net.seed
+    );
+    // Nobody else was declared dead on the way.
+    for (id, node) in &net.nodes {
+        let failed: Vec<&str> = node
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Failed(m) => Some(m.name.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            failed.iter().all(|f| *f == "n77"),
+            "member {id} saw {failed:?} fail"
+        );
+    }
+}

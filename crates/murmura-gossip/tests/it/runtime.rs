@@ -176,6 +176,23 @@ async fn encrypted_cluster_rejects_a_wrong_key() {
     assert_eq!(live(&nodes[0]).await, 3);
     let stats = nodes[0].stats().await.unwrap();
     assert!(stats.core.dropped_crypto >= 2, "{stats:?}");
+
+    // Rotate to a new key without downtime: add everywhere, use everywhere,
+    // remove the old one everywhere; the cluster stays whole throughout.
+    use murmura_gossip::runtime::KeyringChange;
+    for step in [
+        KeyringChange::Add([9; 32]),
+        KeyringChange::Use([9; 32]),
+        KeyringChange::Remove([7; 32]),
+    ] {
+        for g in &nodes {
+            g.change_keyring(step.clone()).await.unwrap();
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for g in &nodes {
+        assert_eq!(live(g).await, 3, "rotation split the cluster");
+    }
     for g in nodes.iter().chain([&intruder, &plain]) {
         g.stop().await;
     }
