@@ -1,0 +1,197 @@
+//! Tuning knobs and presets.
+
+use std::time::Duration;
+
+#[cfg(feature = "encryption")]
+use crate::wire::Keyring;
+
+/// Rapid-style stable removal and flap damping (both off by default).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stability {
+    /// Declare a suspect dead only once at least this many distinct members
+    /// accused it (`None`: Lifeguard's timeout alone decides).
+    pub min_accusations: Option<u32>,
+    /// After this many recoveries (dead or left, then alive again) within
+    /// `flap_window`, hold back further `Recovered`/`Joined` events for the
+    /// member until it has stayed alive for `flap_window`.
+    pub flap_threshold: Option<u32>,
+    /// Window of flap damping.
+    pub flap_window: Duration,
+}
+
+impl Default for Stability {
+    fn default() -> Self {
+        Self {
+            min_accusations: None,
+            flap_threshold: None,
+            flap_window: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Configuration of a member. Start from [`Config::lan`], [`Config::wan`] or
+/// [`Config::local`] (memberlist's well-known presets) and adjust.
+///
+/// ```
+/// use murmura_gossip::Config;
+/// let c = Config::lan().with_label("prod");
+/// assert_eq!(c.probe_interval.as_secs(), 1);
+/// assert_eq!(c.mtu, 1400);
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// Time between probes of successive members.
+    pub probe_interval: Duration,
+    /// How long to wait for a direct ack before asking helpers.
+    pub probe_timeout: Duration,
+    /// Helpers asked to probe indirectly (`k`).
+    pub indirect_checks: usize,
+    /// Suspicion timeout multiplier (Lifeguard's `α`, memberlist's SuspicionMult).
+    pub suspicion_mult: u32,
+    /// Upper bound of the suspicion timeout as a multiple of the lower bound.
+    pub suspicion_max_timeout_mult: u32,
+    /// Cap of the local health multiplier.
+    pub awareness_max_multiplier: u32,
+    /// Each update is sent `retransmit_mult · ⌈log10(n+1)⌉` times.
+    pub retransmit_mult: u32,
+    /// Time between gossip rounds.
+    pub gossip_interval: Duration,
+    /// Members gossiped to per round.
+    pub gossip_nodes: usize,
+    /// Dead members keep receiving gossip this long, so a falsely accused
+    /// member hears of it and refutes.
+    pub gossip_to_the_dead_time: Duration,
+    /// Time between periodic push-pull exchanges (zero: never).
+    pub push_pull_interval: Duration,
+    /// A push-pull with no answer after this long is abandoned.
+    pub push_pull_timeout: Duration,
+    /// Push-pull exchanges this member starts at once, at most.
+    pub max_concurrent_push_pull: usize,
+    /// Time between attempts to reach a dead member or a seed (partition healing).
+    pub reconnect_interval: Duration,
+    /// How long a dead member is remembered (and retried for healing).
+    pub dead_retention: Duration,
+    /// How long a member that left is remembered.
+    pub left_retention: Duration,
+    /// Most tombstones kept; the oldest go first.
+    pub max_tombstones: usize,
+    /// Largest datagram sent.
+    pub mtu: usize,
+    /// Largest stream message sent or accepted.
+    pub max_stream_bytes: usize,
+    /// Largest metadata accepted from the application.
+    pub max_meta_len: usize,
+    /// User broadcasts waiting to be sent, at most.
+    pub max_queued_broadcasts: usize,
+    /// Events waiting to be polled, at most (the oldest are dropped).
+    pub max_queued_events: usize,
+    /// Members listed in one push-pull, at most.
+    pub max_push_pull_members: usize,
+    /// Cluster label; members with another label are ignored.
+    pub label: Vec<u8>,
+    /// Keys for authenticated encryption; `None` sends plain text.
+    #[cfg(feature = "encryption")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "encryption")))]
+    pub keyring: Option<Keyring>,
+    /// Compress payloads when it helps (needs the `compression` feature).
+    pub compression: bool,
+    /// Optional stable removal and flap damping.
+    pub stability: Stability,
+}
+
+impl Config {
+    /// memberlist's `DefaultLANConfig`.
+    pub fn lan() -> Self {
+        Self {
+            probe_interval: Duration::from_secs(1),
+            probe_timeout: Duration::from_millis(500),
+            indirect_checks: 3,
+            suspicion_mult: 4,
+            suspicion_max_timeout_mult: 6,
+            awareness_max_multiplier: 8,
+            retransmit_mult: 4,
+            gossip_interval: Duration::from_millis(200),
+            gossip_nodes: 3,
+            gossip_to_the_dead_time: Duration::from_secs(30),
+            push_pull_interval: Duration::from_secs(30),
+            push_pull_timeout: Duration::from_secs(10),
+            max_concurrent_push_pull: 4,
+            reconnect_interval: Duration::from_secs(30),
+            dead_retention: Duration::from_secs(3600),
+            left_retention: Duration::from_secs(300),
+            max_tombstones: 4096,
+            mtu: 1400,
+            max_stream_bytes: 16 * 1024 * 1024,
+            max_meta_len: 512,
+            max_queued_broadcasts: 1024,
+            max_queued_events: 65_536,
+            max_push_pull_members: 100_000,
+            label: Vec::new(),
+            #[cfg(feature = "encryption")]
+            keyring: None,
+            compression: false,
+            stability: Stability::default(),
+        }
+    }
+
+    /// memberlist's `DefaultWANConfig`.
+    pub fn wan() -> Self {
+        Self {
+            probe_interval: Duration::from_secs(5),
+            probe_timeout: Duration::from_secs(3),
+            suspicion_mult: 6,
+            gossip_interval: Duration::from_millis(500),
+            gossip_nodes: 4,
+            gossip_to_the_dead_time: Duration::from_secs(60),
+            push_pull_interval: Duration::from_secs(60),
+            reconnect_interval: Duration::from_secs(60),
+            ..Self::lan()
+        }
+    }
+
+    /// memberlist's `DefaultLocalConfig`: fast timers for one host or tests.
+    pub fn local() -> Self {
+        Self {
+            probe_interval: Duration::from_secs(1),
+            probe_timeout: Duration::from_millis(200),
+            indirect_checks: 1,
+            suspicion_mult: 3,
+            retransmit_mult: 2,
+            gossip_interval: Duration::from_millis(100),
+            gossip_to_the_dead_time: Duration::from_secs(15),
+            push_pull_interval: Duration::from_secs(15),
+            reconnect_interval: Duration::from_secs(5),
+            dead_retention: Duration::from_secs(60),
+            left_retention: Duration::from_secs(30),
+            ..Self::lan()
+        }
+    }
+
+    /// Sets the cluster label.
+    pub fn with_label(mut self, label: impl AsRef<[u8]>) -> Self {
+        self.label = label.as_ref().to_vec();
+        self
+    }
+
+    /// Sets the keyring (encryption on).
+    #[cfg(feature = "encryption")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "encryption")))]
+    pub fn with_keyring(mut self, keyring: Keyring) -> Self {
+        self.keyring = Some(keyring);
+        self
+    }
+
+    /// Turns compression on or off.
+    pub fn with_compression(mut self, on: bool) -> Self {
+        self.compression = on;
+        self
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self::lan()
+    }
+}

@@ -1,0 +1,371 @@
+//! Applying membership news: the merge rules, suspicion, refutation, events.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::time::Duration;
+
+use murmura_core::rng::{Rng, RngCore};
+
+use super::{Entry, Event, Swim};
+use crate::address::Address;
+use crate::broadcast::BroadcastHandler;
+use crate::health::{Suspicion, suspicion_bounds};
+use crate::member::{Member, State, refutation_incarnation, supersedes};
+use crate::wire::{Accusation, Alive, Leave, MemberState, Message};
+
+impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
+    pub(crate) fn dispatch(&mut self, now: Duration, from: &A, m: Message<A>) {
+        match m {
+            Message::Ping(p) => self.on_ping(from, p),
+            Message::PingReq(p) => self.on_ping_req(now, from, p),
+            Message::Ack(a) => self.on_ack(now, a.seq),
+            Message::Nack(n) => self.on_nack(n.seq),
+            Message::Alive(a) => self.apply_alive(now, a),
+            Message::Suspect(s) => self.apply_suspect(now, s),
+            Message::Dead(d) => self.apply_dead(now, d),
+            Message::Leave(l) => self.apply_leave(now, l),
+            Message::User(u) => {
+                if self.handler.receive(&u.key, &u.payload) {
+                    let bytes = Message::<A>::User(u.clone()).to_bytes();
+                    self.user_updates.push(u.key.clone(), bytes);
+                    self.push_event(Event::Broadcast {
+                        key: u.key,
+                        payload: u.payload,
+                    });
+                }
+            }
+            // Push-pull belongs on streams; a datagram carrying one is ignored.
+            Message::PushPull(_) => {}
+        }
+    }
+
+    /// Merges a remote member table. Its "dead" verdicts become suspicions
+    /// here, so the accused gets a chance to refute (as memberlist does).
+    pub(crate) fn merge_remote(&mut self, now: Duration, from: &str, states: Vec<MemberState<A>>) {
+        for s in states {
+            match s.state {
+                State::Alive => self.apply_alive(
+                    now,
+                    Alive {
+                        name: s.name,
+                        addr: s.addr,
+                        incarnation: s.incarnation,
+                        meta: s.meta,
+                    },
+                ),
+                State::Suspect | State::Dead => self.apply_suspect(
+                    now,
+                    Accusation {
+                        name: s.name,
+                        incarnation: s.incarnation,
+                        from: from.to_owned(),
+                    },
+                ),
+                State::Left => self.apply_leave(
+                    now,
+                    Leave {
+                        name: s.name,
+                        incarnation: s.incarnation,
+                    },
+                ),
+            }
+        }
+    }
+
+    fn queue_update(&mut self, name: &str, msg: Message<A>) {
+        self.member_updates.push(name.to_owned(), msg.to_bytes());
+    }
+
+    /// Raises this member's incarnation above `accused` and announces it.
+    fn refute(&mut self, accused: u64) {
+        let me = self.me_mut();
+        me.incarnation = refutation_incarnation(me.incarnation, accused);
+        self.awareness.apply(1);
+        self.stats.refutations += 1;
+        self.announce_self();
+    }
+
+    /// Moves `name` to `state`, keeping the counters, the suspect set and the
+    /// tombstone queue right.
+    fn set_state(&mut self, now: Duration, name: &str, state: State, incarnation: u64) {
+        let Some(e) = self.members.get_mut(name) else {
+            return;
+        };
+        let was_live = !e.member.state.is_gone();
+        let is_live = !state.is_gone();
+        e.member.state = state;
+        e.member.incarnation = incarnation;
+        e.member.state_changed = now;
+        if state != State::Suspect {
+            e.suspicion = None;
+            self.suspects.remove(name);
+        }
+        match (was_live, is_live) {
+            (true, false) => self.live -= 1,
+            (false, true) => self.live += 1,
+            _ => {}
+        }
+        if !is_live {
+            self.tombstones.push_back((now, name.to_owned()));
+            let cap = 2 * self.config.max_tombstones.max(16);
+            if self.tombstones.len() > cap {
+                // Drop entries made stale by later changes.
+                let members = &self.members;
+                self.tombstones.retain(|(at, n)| {
+                    members
+                        .get(n)
+                        .is_some_and(|e| e.member.state.is_gone() && e.member.state_changed == *at)
+                });
+            }
+        }
+    }
+
+    fn snapshot(&self, name: &str) -> Option<Member<A>> {
+        self.members.get(name).map(|e| e.member.clone())
+    }
+
+    pub(crate) fn apply_alive(&mut self, now: Duration, a: Alive<A>) {
+        if a.name == self.me {
+            let me = self.local_member();
+            let same = a.incarnation == me.incarnation && a.addr == me.addr && a.meta == me.meta;
+            if a.incarnation >= me.incarnation && !same && !self.leaving {
+                // Someone speaks for us with other facts: correct them.
+                self.refute(a.incarnation);
+            }
+            return;
+        }
+        let msg = Message::Alive(a.clone());
+        let Some(e) = self.members.get_mut(&a.name) else {
+            self.members.insert(
+                a.name.clone(),
+                Entry {
+                    member: Member {
+                        name: a.name.clone(),
+                        addr: a.addr,
+                        incarnation: a.incarnation,
+                        state: State::Alive,
+                        meta: a.meta,
+                        state_changed: now,
+                    },
+                    suspicion: None,
+                    recoveries: VecDeque::new(),
+                },
+            );
+            self.live += 1;
+            self.roster_index.insert(a.name.clone(), self.roster.len());
+            self.roster.push(a.name.clone());
+            // A random place in the probe order, so newcomers are not all probed last.
+            let at = self.rng.random_range(0..=self.probe_order.len());
+            self.probe_order.insert(at, a.name.clone());
+            self.queue_update(&a.name, msg);
+            if let Some(m) = self.snapshot(&a.name) {
+                self.push_event(Event::Joined(m));
+            }
+            return;
+        };
+        if !supersedes(
+            (a.incarnation, State::Alive),
+            (e.member.incarnation, e.member.state),
+        ) {
+            return;
+        }
+        let old = e.member.state;
+        let changed = e.member.meta != a.meta || e.member.addr != a.addr;
+        e.member.meta = a.meta;
+        e.member.addr = a.addr;
+        if old.is_gone() {
+            e.recoveries.push_back(now);
+        }
+        self.set_state(now, &a.name, State::Alive, a.incarnation);
+        if old.is_gone() && !self.probe_order.contains(&a.name) {
+            self.probe_order.push(a.name.clone());
+        }
+        self.queue_update(&a.name, msg);
+        let Some(m) = self.snapshot(&a.name) else {
+            return;
+        };
+        let event = match old {
+            State::Alive if changed => Event::Updated(m),
+            State::Alive => return,
+            State::Suspect => Event::Recovered(m),
+            State::Dead | State::Left => {
+                if self.flapping(now, &a.name) {
+                    self.stats.damped_flaps += 1;
+                    return;
+                }
+                if old == State::Dead {
+                    Event::Recovered(m)
+                } else {
+                    Event::Joined(m)
+                }
+            }
+        };
+        self.push_event(event);
+    }
+
+    fn flapping(&mut self, now: Duration, name: &str) -> bool {
+        let Some(threshold) = self.config.stability.flap_threshold else {
+            return false;
+        };
+        let window = self.config.stability.flap_window;
+        let Some(e) = self.members.get_mut(name) else {
+            return false;
+        };
+        while e
+            .recoveries
+            .front()
+            .is_some_and(|t| now.saturating_sub(*t) > window)
+        {
+            e.recoveries.pop_front();
+        }
+        while e.recoveries.len() > threshold as usize + 1 {
+            e.recoveries.pop_front();
+        }
+        e.recoveries.len() > threshold as usize
+    }
+
+    pub(crate) fn apply_suspect(&mut self, now: Duration, s: Accusation) {
+        if s.name == self.me {
+            if s.incarnation >= self.local_member().incarnation && !self.leaving {
+                self.refute(s.incarnation);
+            }
+            return;
+        }
+        let live = self.live;
+        let min_accusers = self.config.stability.min_accusations.unwrap_or(0);
+        let (mult, max_mult, interval) = (
+            self.config.suspicion_mult,
+            self.config.suspicion_max_timeout_mult,
+            self.config.probe_interval,
+        );
+        let Some(e) = self.members.get_mut(&s.name) else {
+            return;
+        };
+        if e.member.state == State::Suspect && e.member.incarnation == s.incarnation {
+            // An independent confirmation shortens the timeout (Lifeguard).
+            if let Some(susp) = e.suspicion.as_mut()
+                && susp.confirm(&s.from)
+            {
+                self.queue_update(&s.name.clone(), Message::Suspect(s));
+            }
+            return;
+        }
+        if !supersedes(
+            (s.incarnation, State::Suspect),
+            (e.member.incarnation, e.member.state),
+        ) {
+            return;
+        }
+        let (min, max) = suspicion_bounds(mult, max_mult, live, interval);
+        // Expected confirmations: mult - 2, but never more than the others there are.
+        let k = mult.saturating_sub(2).min(live.saturating_sub(2) as u32);
+        e.suspicion = Some(Suspicion {
+            incarnation: s.incarnation,
+            start: now,
+            min,
+            max,
+            k,
+            cap: (k + 1).max(min_accusers),
+            accusers: BTreeSet::from([s.from.clone()]),
+        });
+        let name = s.name.clone();
+        let incarnation = s.incarnation;
+        self.set_state(now, &name, State::Suspect, incarnation);
+        self.suspects.insert(name.clone());
+        self.stats.suspicions += 1;
+        self.queue_update(&name, Message::Suspect(s));
+        if let Some(m) = self.snapshot(&name) {
+            self.push_event(Event::Suspected(m));
+        }
+    }
+
+    pub(crate) fn apply_dead(&mut self, now: Duration, d: Accusation) {
+        if d.name == self.me {
+            if d.incarnation >= self.local_member().incarnation && !self.leaving {
+                self.refute(d.incarnation);
+            }
+            return;
+        }
+        let Some(e) = self.members.get(&d.name) else {
+            return;
+        };
+        if !supersedes(
+            (d.incarnation, State::Dead),
+            (e.member.incarnation, e.member.state),
+        ) {
+            return;
+        }
+        let name = d.name.clone();
+        self.set_state(now, &name, State::Dead, d.incarnation);
+        self.queue_update(&name, Message::Dead(d));
+        if let Some(m) = self.snapshot(&name) {
+            self.push_event(Event::Failed(m));
+        }
+    }
+
+    pub(crate) fn apply_leave(&mut self, now: Duration, l: Leave) {
+        if l.name == self.me {
+            if !self.leaving && l.incarnation >= self.local_member().incarnation {
+                self.refute(l.incarnation);
+            }
+            return;
+        }
+        let Some(e) = self.members.get(&l.name) else {
+            return;
+        };
+        if !supersedes(
+            (l.incarnation, State::Left),
+            (e.member.incarnation, e.member.state),
+        ) {
+            return;
+        }
+        let name = l.name.clone();
+        self.set_state(now, &name, State::Left, l.incarnation);
+        self.queue_update(&name, Message::Leave(l));
+        if let Some(m) = self.snapshot(&name) {
+            self.push_event(Event::Left(m));
+        }
+    }
+
+    /// Suspects whose time is up are declared dead — unless stable removal
+    /// asks for more accusers, in which case they wait one more minimum timeout.
+    pub(crate) fn suspicion_timers(&mut self, now: Duration) {
+        let due: Vec<String> = self
+            .suspects
+            .iter()
+            .filter(|n| {
+                self.members
+                    .get(*n)
+                    .and_then(|e| e.suspicion.as_ref())
+                    .is_none_or(|s| s.deadline() <= now)
+            })
+            .cloned()
+            .collect();
+        for name in due {
+            let Some(e) = self.members.get_mut(&name) else {
+                self.suspects.remove(&name);
+                continue;
+            };
+            let Some(s) = e.suspicion.as_mut() else {
+                self.suspects.remove(&name);
+                continue;
+            };
+            if let Some(needed) = self.config.stability.min_accusations
+                && (s.accusers.len() as u32) < needed
+            {
+                let timeout = s.deadline() - s.start;
+                s.start = (now + s.min).saturating_sub(timeout);
+                continue;
+            }
+            let incarnation = s.incarnation;
+            let from = self.me.clone();
+            self.apply_dead(
+                now,
+                Accusation {
+                    name,
+                    incarnation,
+                    from,
+                },
+            );
+        }
+    }
+}

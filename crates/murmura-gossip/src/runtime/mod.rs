@@ -1,0 +1,225 @@
+//! The tokio runtime: a thin driver around [`Swim`](crate::Swim).
+//!
+//! One task owns the core and `select!`s over the UDP socket (probes and
+//! gossip), the TCP listener (push-pull), finished push-pull exchanges, the
+//! command channel and the core's next deadline. It holds no protocol logic.
+//!
+//! ```no_run
+//! # async fn demo() -> murmura_gossip::Result<()> {
+//! use murmura_gossip::runtime::{Gossip, Options};
+//! use murmura_gossip::Config;
+//!
+//! let node = Gossip::start(Options::new("node-1", "127.0.0.1:7946".parse().unwrap(), Config::lan())).await?;
+//! node.join(["seed.example:7946"]).await?;
+//! node.set_metadata(b"zone=a".to_vec()).await?;
+//! let mut events = node.subscribe();
+//! node.broadcast("config", b"v2".to_vec()).await?;
+//! for m in node.members().await? {
+//!     println!("{} {:?} {:?}", m.name, m.state, m.addr);
+//! }
+//! # let _ = events.recv().await;
+//! node.leave().await?;
+//! # Ok(()) }
+//! ```
+
+mod driver;
+mod stream;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use crate::config::Config;
+use crate::core::{Event, Stats, SuspicionInfo};
+use crate::error::{Error, Result};
+use crate::member::Member;
+
+/// How to start a member.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Options {
+    /// Unique member name.
+    pub name: String,
+    /// UDP and TCP listen address (the same port for both).
+    pub bind: SocketAddr,
+    /// Address announced to others; defaults to the bound address.
+    pub advertise: Option<SocketAddr>,
+    /// Protocol configuration.
+    pub config: Config,
+    /// Seed for the core's generator; `None` seeds from the OS.
+    pub rng_seed: Option<u64>,
+    /// Initial incarnation (a restarted member may use a clock reading).
+    pub incarnation: u64,
+    /// How long a push-pull connection may take end to end.
+    pub stream_timeout: Duration,
+    /// Inbound push-pull exchanges served at once; more are refused.
+    pub max_inbound_streams: usize,
+    /// Events buffered per subscriber; a slower subscriber skips events.
+    pub event_buffer: usize,
+}
+
+impl Options {
+    /// Defaults for `name` listening on `bind`.
+    pub fn new(name: impl Into<String>, bind: SocketAddr, config: Config) -> Self {
+        Self {
+            name: name.into(),
+            bind,
+            advertise: None,
+            stream_timeout: config.push_pull_timeout,
+            config,
+            rng_seed: None,
+            incarnation: 0,
+            max_inbound_streams: 32,
+            event_buffer: 1024,
+        }
+    }
+}
+
+/// Counters of the core and of the runtime's own I/O.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RuntimeStats {
+    /// The core's counters (messages, bytes, probes, suspicions, refutations, drops).
+    pub core: Stats,
+    /// Datagrams the socket failed to send.
+    pub send_errors: u64,
+    /// Push-pull exchanges that failed (connect, I/O or timeout).
+    pub stream_failures: u64,
+    /// Inbound push-pull connections refused for lack of capacity or bad frames.
+    pub streams_refused: u64,
+}
+
+/// A change to a running member's keyring.
+#[cfg(feature = "encryption")]
+#[cfg_attr(docsrs, doc(cfg(feature = "encryption")))]
+#[derive(Debug, Clone)]
+pub enum KeyringChange {
+    /// Accept this key for incoming messages.
+    Add([u8; 32]),
+    /// Seal outgoing messages with this key (added if needed).
+    Use([u8; 32]),
+    /// Stop accepting this key (not the primary).
+    Remove([u8; 32]),
+}
+
+pub(crate) enum Command {
+    Join(Vec<SocketAddr>, oneshot::Sender<()>),
+    Leave(oneshot::Sender<()>),
+    SetMetadata(Vec<u8>, oneshot::Sender<Result<()>>),
+    Broadcast(Vec<u8>, Vec<u8>, oneshot::Sender<Result<()>>),
+    Members(oneshot::Sender<Vec<Member<SocketAddr>>>),
+    Stats(oneshot::Sender<RuntimeStats>),
+    Health(oneshot::Sender<u32>),
+    Suspicions(oneshot::Sender<Vec<(String, SuspicionInfo)>>),
+    #[cfg(feature = "encryption")]
+    Keyring(KeyringChange, oneshot::Sender<Result<()>>),
+    Stop,
+}
+
+/// A handle to a running member. Cheap to clone; the member runs until
+/// [`leave`](Self::leave) or [`stop`](Self::stop), or until every handle is dropped.
+#[derive(Debug, Clone)]
+pub struct Gossip {
+    commands: mpsc::Sender<Command>,
+    events: broadcast::Sender<Event<SocketAddr>>,
+    local: SocketAddr,
+}
+
+impl Gossip {
+    /// Binds the sockets and starts the member's task on the current runtime.
+    pub async fn start(options: Options) -> Result<Self> {
+        let (commands, events, local) = driver::spawn(options).await?;
+        Ok(Self {
+            commands,
+            events,
+            local,
+        })
+    }
+
+    /// The address others reach this member at.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(make(tx))
+            .await
+            .map_err(|_| Error::Shutdown)?;
+        rx.await.map_err(|_| Error::Shutdown)
+    }
+
+    /// Joins through seeds given as `host:port` (host names are resolved here).
+    /// Returns once the push-pull requests are sent; watch events or
+    /// [`members`](Self::members) for the outcome.
+    pub async fn join<S: AsRef<str>>(&self, seeds: impl IntoIterator<Item = S>) -> Result<()> {
+        let mut addrs = Vec::new();
+        for seed in seeds {
+            let resolved = tokio::net::lookup_host(seed.as_ref()).await?;
+            addrs.extend(resolved.filter(|a| a.is_ipv4() == self.local.is_ipv4()));
+        }
+        self.ask(|tx| Command::Join(addrs, tx)).await
+    }
+
+    /// Joins through seeds given as socket addresses.
+    pub async fn join_addrs(&self, seeds: impl IntoIterator<Item = SocketAddr>) -> Result<()> {
+        let addrs = seeds.into_iter().collect();
+        self.ask(|tx| Command::Join(addrs, tx)).await
+    }
+
+    /// Leaves gracefully: announces it, gossips a little longer, then stops.
+    pub async fn leave(&self) -> Result<()> {
+        self.ask(Command::Leave).await
+    }
+
+    /// Stops at once without telling anyone (others will detect a failure).
+    pub async fn stop(&self) {
+        let _ = self.commands.send(Command::Stop).await;
+    }
+
+    /// Replaces this member's metadata.
+    pub async fn set_metadata(&self, meta: Vec<u8>) -> Result<()> {
+        self.ask(|tx| Command::SetMetadata(meta, tx)).await?
+    }
+
+    /// Spreads an application payload under an invalidation key.
+    pub async fn broadcast(&self, key: impl Into<Vec<u8>>, payload: Vec<u8>) -> Result<()> {
+        let key = key.into();
+        self.ask(|tx| Command::Broadcast(key, payload, tx)).await?
+    }
+
+    /// A snapshot of every known member (tombstones included).
+    pub async fn members(&self) -> Result<Vec<Member<SocketAddr>>> {
+        self.ask(Command::Members).await
+    }
+
+    /// Counters.
+    pub async fn stats(&self) -> Result<RuntimeStats> {
+        self.ask(Command::Stats).await
+    }
+
+    /// Lifeguard's local health score (0 is healthy).
+    pub async fn local_health(&self) -> Result<u32> {
+        self.ask(Command::Health).await
+    }
+
+    /// Lifeguard figures of every open suspicion.
+    pub async fn suspicions(&self) -> Result<Vec<(String, SuspicionInfo)>> {
+        self.ask(Command::Suspicions).await
+    }
+
+    /// Changes the keyring at run time (key rotation without downtime: add
+    /// the new key everywhere, make it primary everywhere, remove the old).
+    #[cfg(feature = "encryption")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "encryption")))]
+    pub async fn change_keyring(&self, change: KeyringChange) -> Result<()> {
+        self.ask(|tx| Command::Keyring(change, tx)).await?
+    }
+
+    /// Membership events from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event<SocketAddr>> {
+        self.events.subscribe()
+    }
+}

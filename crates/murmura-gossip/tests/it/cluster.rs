@@ -1,0 +1,334 @@
+//! Many sans-IO members in one simulated network.
+
+use std::time::Duration;
+
+use murmura_gossip::{Config, Event, State};
+
+use crate::harness::Net;
+
+const SEC: Duration = Duration::from_secs(1);
+
+fn config() -> Config {
+    Config::local()
+}
+
+/// Waits until every member sees `n` live members; gossip usually does it
+/// in a second or two, the periodic push-pull (15 s) closes any gap.
+fn converge(net: &mut Net, n: usize) {
+    let ids = net.ids();
+    assert!(
+        net.drive_until(40 * SEC, |net| net.all_live(ids.clone(), n)),
+        "seed {}: not everyone sees {n} live members",
+        net.seed
+    );
+}
+
+#[test]
+fn members_join_through_a_seed() {
+    let mut net = Net::cluster(1, 12, config());
+    converge(&mut net, 12);
+    // Joined events for every other member at every member.
+    for (id, node) in &net.nodes {
+        let joined = node
+            .events
+            .iter()
+            .filter(|e| matches!(e, Event::Joined(_)))
+            .count();
+        assert_eq!(joined, 11, "member {id} saw {joined} joins");
+    }
+}
+
+#[test]
+fn a_stopped_member_is_detected_as_failed() {
+    let mut net = Net::cluster(2, 8, config());
+    let ids = net.ids();
+    converge(&mut net, 8);
+    net.down.insert(5);
+    assert!(
+        net.drive_until(60 * SEC, |n| n.all_see(ids.clone(), "n5", State::Dead)),
+        "seed {}: n5 not declared dead everywhere",
+        net.seed
+    );
+    // Suspected first, then failed; nobody else was harmed.
+    let events = &net.nodes[&0].events;
+    let suspected = events
+        .iter()
+        .position(|e| matches!(e, Event::Suspected(m) if m.name == "n5"));
+    let failed = events
+        .iter()
+        .position(|e| matches!(e, Event::Failed(m) if m.name == "n5"));
+    assert!(suspected.is_some() && failed.is_some() && suspected < failed);
+    assert!(net.all_live(ids.iter().copied().filter(|i| *i != 5), 7));
+}
+
+#[test]
+fn a_false_suspicion_is_refuted() {
+    let mut net = Net::cluster(3, 6, config());
+    let ids = net.ids();
+    converge(&mut net, 6);
+    let before = net.view(0, "n3").unwrap().incarnation;
+    // n3 is cut off from everyone for a moment: long enough to be suspected,
+    // not long enough to be declared dead.
+    let others: Vec<u64> = ids.iter().copied().filter(|i| *i != 3).collect();
+    net.partition(&[3], &others);
+    assert!(net.drive_until(10 * SEC, |n| {
+        others
+            .iter()
+            .any(|o| n.view(*o, "n3").is_some_and(|m| m.state == State::Suspect))
+    }));
+    net.heal();
+    assert!(
+        net.drive_until(20 * SEC, |n| n.all_see(ids.clone(), "n3", State::Alive)),
+        "seed {}: n3 did not refute",
+        net.seed
+    );
+    let after = net.view(0, "n3").unwrap().incarnation;
+    assert!(after > before, "refuted with a higher incarnation");
+    assert!(net.nodes[&3].core.stats().refutations >= 1);
+    assert!(net.nodes.iter().filter(|(id, _)| **id != 3).any(|(_, n)| {
+        n.events
+            .iter()
+            .any(|e| matches!(e, Event::Recovered(m) if m.name == "n3"))
+    }));
+}
+
+#[test]
+fn a_graceful_leave_is_seen_as_left() {
+    let mut net = Net::cluster(4, 6, config());
+    let ids = net.ids();
+    converge(&mut net, 6);
+    let now = net.now;
+    net.core(2).leave(now);
+    net.drive(2 * SEC);
+    net.down.insert(2);
+    assert!(
+        net.drive_until(10 * SEC, |n| n.all_see(ids.clone(), "n2", State::Left)),
+        "seed {}",
+        net.seed
+    );
+    assert!(
+        net.nodes[&1]
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::Left(m) if m.name == "n2"))
+    );
+    // Left members are never reported failed.
+    assert!(
+        !net.nodes[&1]
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::Failed(m) if m.name == "n2"))
+    );
+}
+
+#[test]
+fn broadcasts_reach_everyone_once_even_with_loss() {
+    let mut net = Net::cluster(5, 16, config());
+    let ids = net.ids();
+    converge(&mut net, 16);
+    net.loss = 0.1;
+    net.core(7)
+        .broadcast("greeting", b"hello".to_vec())
+        .unwrap();
+    net.core(7).broadcast("counter", b"1".to_vec()).unwrap();
+    let got = |n: &Net, id: u64, key: &[u8]| {
+        n.nodes[&id]
+            .events
+            .iter()
+            .filter(|e| matches!(e, Event::Broadcast { key: k, .. } if k == key))
+            .count()
+    };
+    assert!(
+        net.drive_until(10 * SEC, |n| ids.iter().filter(|i| **i != 7).all(|i| got(
+            n,
+            *i,
+            b"greeting"
+        )
+            == 1
+            && got(n, *i, b"counter") == 1)),
+        "seed {}: a broadcast did not reach everyone",
+        net.seed
+    );
+    net.drive(5 * SEC);
+    for i in ids.iter().filter(|i| **i != 7) {
+        assert_eq!(got(&net, *i, b"greeting"), 1, "delivered exactly once");
+    }
+    assert_eq!(got(&net, 7, b"greeting"), 0, "not echoed to the sender");
+}
+
+#[test]
+fn metadata_updates_spread() {
+    let mut net = Net::cluster(6, 10, config());
+    let ids = net.ids();
+    converge(&mut net, 10);
+    let now = net.now;
+    net.core(4).set_metadata(now, b"role=db".to_vec()).unwrap();
+    assert!(
+        net.drive_until(10 * SEC, |n| ids
+            .iter()
+            .all(|o| n.view(*o, "n4").is_some_and(|m| m.meta == b"role=db"))),
+        "seed {}",
+        net.seed
+    );
+    assert!(
+        net.nodes[&9]
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::Updated(m) if m.name == "n4" && m.meta == b"role=db"))
+    );
+}
+
+#[test]
+fn a_partition_heals_by_itself() {
+    let mut net = Net::cluster(7, 8, config());
+    let ids = net.ids();
+    converge(&mut net, 8);
+    let (left, right): (Vec<u64>, Vec<u64>) = ids.iter().partition(|i| **i < 4);
+    net.partition(&left, &right);
+    assert!(
+        net.drive_until(90 * SEC, |n| n.all_live(ids.clone(), 4)),
+        "seed {}: the halves did not give each other up",
+        net.seed
+    );
+    net.heal();
+    assert!(
+        net.drive_until(90 * SEC, |n| n.all_live(ids.clone(), 8)),
+        "seed {}: the partition did not heal",
+        net.seed
+    );
+}
+
+#[test]
+fn a_restarted_member_rejoins_with_a_higher_incarnation_and_new_address() {
+    let mut net = Net::cluster(8, 5, config());
+    let ids = net.ids();
+    converge(&mut net, 5);
+    net.down.insert(4);
+    assert!(net.drive_until(60 * SEC, |n| n.all_see(ids.clone(), "n4", State::Dead)));
+    let dead_inc = net.view(0, "n4").unwrap().incarnation;
+    // The same name comes back at a new address with incarnation 0.
+    net.nodes.remove(&4);
+    net.down.remove(&4);
+    let now = net.now;
+    let core = murmura_gossip::Swim::new("n4", 40u64, config(), murmura_core::rng::seeded(40), now)
+        .unwrap();
+    net.nodes.insert(
+        40,
+        crate::harness::Node {
+            core,
+            events: Vec::new(),
+        },
+    );
+    net.core(40).join(now, [0]);
+    assert!(
+        net.drive_until(20 * SEC, |n| [0u64, 1, 2, 3, 40].iter().all(|o| n
+            .view(*o, "n4")
+            .is_some_and(|m| m.state == State::Alive && m.addr == 40))),
+        "seed {}",
+        net.seed
+    );
+    assert!(net.view(1, "n4").unwrap().incarnation > dead_inc);
+}
+
+#[test]
+fn tombstones_stay_bounded_under_churn() {
+    let mut cfg = config();
+    cfg.max_tombstones = 8;
+    cfg.dead_retention = 20 * SEC;
+    let mut net = Net::cluster(9, 3, cfg.clone());
+    let core_ids = net.ids();
+    converge(&mut net, 3);
+    // 40 short-lived identities come and go. Detection is slow here on
+    // purpose: Lifeguard stretches the probe interval while so many probes
+    // fail, so the whole wave takes a few minutes of virtual time to clear.
+    for k in 0..40u64 {
+        let id = 100 + k;
+        net.add(id, cfg.clone());
+        let now = net.now;
+        net.core(id).join(now, [0]);
+        net.drive(SEC);
+        net.down.insert(id);
+        net.nodes.remove(&id);
+        net.down.remove(&id);
+    }
+    let mut peak = 0;
+    for _ in 0..400 {
+        net.drive(SEC);
+        for id in &core_ids {
+            let n = &net.nodes[id].core;
+            let gone = n.members().filter(|m| m.state.is_gone()).count();
+            assert!(gone <= 8 + 1, "member {id} keeps {gone} tombstones");
+            peak = peak.max(n.members().count());
+        }
+    }
+    for id in &core_ids {
+        let known = net.nodes[id].core.members().count();
+        assert!(
+            known <= 3 + 8,
+            "member {id} remembers {known} members (peak {peak})"
+        );
+    }
+    assert!(net.all_live(core_ids.clone(), 3));
+}
+
+#[test]
+fn local_health_rises_when_our_own_messages_are_lost() {
+    let mut net = Net::cluster(10, 6, config());
+    let ids = net.ids();
+    converge(&mut net, 6);
+    assert_eq!(net.nodes[&0].core.local_health(), 0);
+    // n0 can send nothing that arrives: acks and nacks both go missing.
+    let others: Vec<u64> = ids.iter().copied().filter(|i| *i != 0).collect();
+    net.partition(&[0], &others);
+    net.drive(3 * SEC);
+    let health = net.nodes[&0].core.local_health();
+    assert!(health > 0, "seed {}: local health stayed 0", net.seed);
+}
+
+#[test]
+fn a_run_replays_exactly_from_its_seed() {
+    let run = |seed| {
+        let mut net = Net::cluster(seed, 10, config());
+        net.loss = 0.05;
+        net.drive(5 * SEC);
+        net.down.insert(3);
+        net.drive(20 * SEC);
+        net.nodes
+            .values()
+            .map(|n| (*n.core.stats(), n.events.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(run(11), run(11));
+    assert_ne!(run(11), run(12));
+}
+
+#[test]
+fn hundreds_of_members_converge_and_detect_a_failure() {
+    let n = 200u64;
+    let mut cfg = config();
+    cfg.push_pull_interval = 30 * SEC;
+    let mut net = Net::cluster(13, n, cfg);
+    converge(&mut net, n as usize);
+    net.down.insert(77);
+    let ids = net.ids();
+    assert!(
+        net.drive_until(60 * SEC, |net| net.all_see(ids.clone(), "n77", State::Dead)),
+        "seed {}: n77 not declared dead everywhere",
+        net.seed
+    );
+    // Nobody else was declared dead on the way.
+    for (id, node) in &net.nodes {
+        let failed: Vec<&str> = node
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Failed(m) => Some(m.name.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            failed.iter().all(|f| *f == "n77"),
+            "member {id} saw {failed:?} fail"
+        );
+    }
+}
