@@ -263,6 +263,9 @@ impl<C: Clock> Hlc<C> {
     #[inline]
     pub fn now(&self) -> Timestamp {
         let pt = millis(self.clock.now());
+        if let Some(t) = self.bump_if_ahead_of(Timestamp::from_parts(pt, 0)) {
+            return t;
+        }
         self.advance(|last| Some(last.advance(pt).unwrap_or(Timestamp::MAX)))
             .unwrap_or(Timestamp::MAX)
     }
@@ -283,8 +286,29 @@ impl<C: Clock> Hlc<C> {
                 max_drift_ms: self.max_drift_ms,
             });
         }
+        let floor = Timestamp::from_parts(pt, 0).max(received);
+        if let Some(t) = self.bump_if_ahead_of(floor) {
+            return Ok(t);
+        }
         self.advance(|last| last.max(received).advance(pt))
             .ok_or(ClockError::Exhausted)
+    }
+
+    /// The common case: the clock is already at or past `floor` (physical
+    /// time has not moved on since the last timestamp, and any received one
+    /// is older), so the next timestamp is simply one more — a single
+    /// `fetch_add` that never retries however many threads contend.
+    #[inline]
+    fn bump_if_ahead_of(&self, floor: Timestamp) -> Option<Timestamp> {
+        // Far from the top of the range, so concurrent increments cannot wrap.
+        const HEADROOM: u64 = u64::MAX - (1 << 32);
+        let current = self.last.load(Ordering::Acquire);
+        if floor.0 <= current && current < HEADROOM {
+            // Any value seen by the add is >= current >= floor, so add + 1
+            // is exactly max(floor, previous + 1).
+            return Some(Timestamp(self.last.fetch_add(1, Ordering::AcqRel) + 1));
+        }
+        None
     }
 
     /// Compare-and-swap loop: `step` maps the current value to the next.

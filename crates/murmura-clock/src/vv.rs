@@ -194,31 +194,45 @@ impl<A: Ord + Clone> VersionVector<A> {
         if j == b.len() {
             return;
         }
-        let a = &self.entries[i..];
-        let b = &b[j..];
-        let mut tail: SmallVec<[(A, u64); 4]> = SmallVec::with_capacity(a.len() + b.len());
-        let (mut x, mut y) = (0, 0);
-        while x < a.len() && y < b.len() {
-            match a[x].0.cmp(&b[y].0) {
-                Ordering::Less => {
-                    tail.push(a[x].clone());
+        // `other` has actors we lack. Count them (taking maxima of shared
+        // actors on the way), then rebuild once at the exact size, moving
+        // our entries rather than cloning them.
+        let mut new = 0;
+        let (mut x, mut y) = (i, j);
+        while y < b.len() {
+            let Some(ours) = self.entries.get_mut(x) else {
+                new += b.len() - y;
+                break;
+            };
+            match ours.0.cmp(&b[y].0) {
+                Ordering::Less => x += 1,
+                Ordering::Equal => {
+                    ours.1 = ours.1.max(b[y].1);
                     x += 1;
-                }
-                Ordering::Greater => {
-                    tail.push(b[y].clone());
                     y += 1;
                 }
-                Ordering::Equal => {
-                    tail.push((a[x].0.clone(), a[x].1.max(b[y].1)));
-                    x += 1;
+                Ordering::Greater => {
+                    new += 1;
                     y += 1;
                 }
             }
         }
-        tail.extend(a[x..].iter().cloned());
-        tail.extend(b[y..].iter().cloned());
-        self.entries.truncate(i);
-        self.entries.extend(tail);
+        let old = std::mem::take(&mut self.entries);
+        let mut out: SmallVec<[(A, u64); 4]> = SmallVec::with_capacity(old.len() + new);
+        // Every entry before `i` sorts before `b[j]`, so one pass from `j` places all.
+        let mut y = j;
+        for entry in old {
+            while y < b.len() && b[y].0 < entry.0 {
+                out.push(b[y].clone());
+                y += 1;
+            }
+            if y < b.len() && b[y].0 == entry.0 {
+                y += 1;
+            }
+            out.push(entry);
+        }
+        out.extend(b[y..].iter().cloned());
+        self.entries = out;
     }
 
     /// How `self` relates to `other` in the happened-before order.
