@@ -192,6 +192,37 @@ impl<N: NodeId + StableHash> Ring<N> {
 }
 
 impl<N> Ring<N> {
+    /// The exact fraction of the hash space each node owns, by roster
+    /// index: the arcs ending at its points, summed.
+    ///
+    /// ```
+    /// use murmura_hash::{NodeSpec, Ring, RingConfig};
+    /// let ring = Ring::new([1u32, 2].map(NodeSpec::new), RingConfig::default())?;
+    /// let shares = ring.ownership();
+    /// assert!((shares.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+    /// # Ok::<(), murmura_hash::Error>(())
+    /// ```
+    pub fn ownership(&self) -> Vec<f64> {
+        let mut shares = vec![0.0; self.roster.len()];
+        let Some(last) = self.points.last() else {
+            return shares;
+        };
+        let mut prev = last.hash;
+        for p in &self.points {
+            // Wrapping difference: the first arc runs past u64::MAX. A ring
+            // with one distinct point owns everything.
+            let arc = p.hash.wrapping_sub(prev);
+            let arc = if arc == 0 && self.points.len() == 1 {
+                u64::MAX as f64
+            } else {
+                arc as f64
+            };
+            shares[p.node as usize] += arc / u64::MAX as f64;
+            prev = p.hash;
+        }
+        shares
+    }
+
     /// The position of the first point at or after `key_hash`, wrapping.
     #[inline]
     fn position(&self, key_hash: u64) -> usize {
