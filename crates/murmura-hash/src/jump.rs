@@ -55,23 +55,19 @@ pub fn jump_bucket(key_hash: u64, n: u32) -> u32 {
     let top = n - 1;
     let k = 31 - top.leading_zeros(); // n - 1 lies in [2^k, 2^(k+1))
     let occupied = mix64(key_hash ^ OCCUPANCY_SALT);
+    // Independent of `occupied`, so both hashes run in parallel.
+    let mut point = interval_point(key_hash, k);
     if occupied >> k & 1 == 1 {
         let low = 1u32 << k;
-        let mut point = interval_point(key_hash, k);
         let mut step = 1u64;
         // Walk down the interval's points until one falls below n; each is
         // uniform below the last, as the jump probabilities require.
         while point >= n {
             let draw = mix2(key_hash, u64::from(k) << 32 | step);
-            let below = fast_range(draw, u64::from(point)) as u32;
-            if below < low {
-                point = 0;
-                break;
-            }
-            point = below;
+            point = fast_range(draw, u64::from(point)) as u32;
             step += 1;
         }
-        if point != 0 {
+        if point >= low {
             return point;
         }
     }
