@@ -43,7 +43,9 @@ fn specs(n: u32) -> Vec<NodeSpec<u32>> {
 }
 
 fn keys(count: usize) -> Vec<u64> {
-    (0..count as u64).map(|i| key_hash_u64(i ^ 0xba1a_2ce0)).collect()
+    (0..count as u64)
+        .map(|i| key_hash_u64(i ^ 0xba1a_2ce0))
+        .collect()
 }
 
 /// Peak/mean and coefficient of variation of per-node counts.
@@ -262,21 +264,21 @@ fn draw(rows: &[Row], path: &str) -> Result<(), Box<dyn std::error::Error>> {
     };
     let metrics: [(&str, fn(&Row) -> f64, f64); 3] = [
         ("peak / mean load", |r| r.peak_over_mean, 1.6),
-        ("keys moved on join ÷ ideal", |r| r.join_moved * f64::from(r.nodes + 1), 3.0),
+        (
+            "keys moved on join ÷ ideal",
+            |r| r.join_moved * f64::from(r.nodes + 1),
+            8.0,
+        ),
         ("keys moved between survivors", |r| r.survivor_moved, 0.05),
     ];
-    for (panel, (title, metric, top)) in panels.iter().zip(metrics) {
+    for (p, (panel, (title, metric, top))) in panels.iter().zip(metrics).enumerate() {
         let mut chart = ChartBuilder::on(panel)
             .caption(title, ("sans-serif", 18))
             .margin(10)
             .x_label_area_size(35)
             .y_label_area_size(50)
             .build_cartesian_2d((8f64..1300f64).log_scale(), 0f64..top)?;
-        chart
-            .configure_mesh()
-            .x_desc("nodes")
-            .x_labels(3)
-            .draw()?;
+        chart.configure_mesh().x_desc("nodes").x_labels(3).draw()?;
         for (i, algorithm) in algorithms.iter().enumerate() {
             let color = Palette99::pick(i).to_rgba();
             let points: Vec<(f64, f64)> = rows
@@ -290,13 +292,21 @@ fn draw(rows: &[Row], path: &str) -> Result<(), Box<dyn std::error::Error>> {
                 .legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
                 });
-            chart.draw_series(points.into_iter().map(|p| Circle::new(p, 3, color.filled())))?;
+            chart.draw_series(
+                points
+                    .into_iter()
+                    .map(|p| Circle::new(p, 3, color.filled())),
+            )?;
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()?;
+        if p == 0 {
+            // One legend, where the first panel has room.
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::LowerRight)
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .draw()?;
+        }
     }
     root.present()?;
     Ok(())
