@@ -72,11 +72,12 @@ fn push_arc<N: PartialEq + Clone>(
         to: t,
         keys: Keys::Range { end: e, .. },
     }) = transfers.last_mut()
+        && f == from
+        && t == to
+        && *e == start
     {
-        if f == from && t == to && *e == start {
-            *e = end;
-            return;
-        }
+        *e = end;
+        return;
     }
     transfers.push(Transfer {
         from: from.clone(),
