@@ -32,6 +32,7 @@ use murmura_core::NodeId;
 
 const NONE: u32 = u32::MAX;
 const OCCUPANCY_SALT: u64 = 0x4a55_4d50_4241_434b; // "JUMPBACK"
+const INTERVAL_SALT: u64 = 0x9e37_79b9_7f4a_7c15;
 
 /// The bucket in `0..n` that owns `key_hash` (`0` when `n <= 1`).
 ///
@@ -54,23 +55,19 @@ pub fn jump_bucket(key_hash: u64, n: u32) -> u32 {
     let top = n - 1;
     let k = 31 - top.leading_zeros(); // n - 1 lies in [2^k, 2^(k+1))
     let occupied = mix64(key_hash ^ OCCUPANCY_SALT);
+    // Independent of `occupied`, so both hashes run in parallel.
+    let mut point = interval_point(key_hash, k);
     if occupied >> k & 1 == 1 {
         let low = 1u32 << k;
-        let draw = mix2(key_hash, u64::from(k) << 32);
-        let mut point = low | (draw as u32 & (low - 1));
         let mut step = 1u64;
-        // Walk down the interval's points until one falls below n.
+        // Walk down the interval's points until one falls below n; each is
+        // uniform below the last, as the jump probabilities require.
         while point >= n {
-            let below =
-                fast_range(mix2(key_hash, u64::from(k) << 32 | step), u64::from(point)) as u32;
-            if below < low {
-                point = 0;
-                break;
-            }
-            point = below;
+            let draw = mix2(key_hash, u64::from(k) << 32 | step);
+            point = fast_range(draw, u64::from(point)) as u32;
             step += 1;
         }
-        if point != 0 {
+        if point >= low {
             return point;
         }
     }
@@ -78,9 +75,16 @@ pub fn jump_bucket(key_hash: u64, n: u32) -> u32 {
     if lower == 0 {
         return 0;
     }
-    let j = 63 - lower.leading_zeros();
+    interval_point(key_hash, 63 - lower.leading_zeros())
+}
+
+/// The largest jump point in `[2^j, 2^(j+1))`, uniform over it: a fixed
+/// function of the key and `j`, whichever `n` asks.
+#[inline]
+fn interval_point(key_hash: u64, j: u32) -> u32 {
     let low = 1u32 << j;
-    low | (mix2(key_hash, u64::from(j) << 32) as u32 & (low - 1))
+    let draw = mix64(key_hash ^ INTERVAL_SALT.wrapping_mul(u64::from(j) + 1));
+    low | (draw as u32 & (low - 1))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

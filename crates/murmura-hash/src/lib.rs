@@ -90,7 +90,7 @@ pub use bounded::{BoundedLoad, BoundedLoadConfig, Relocation};
 pub use error::{Error, Result};
 pub use jump::{Jump, JumpProbe, jump_bucket};
 pub use key::{KEY_SEED, StableHash, key_hash, key_hash_u64};
-pub use maglev::{MAX_TABLE_SIZE, Maglev, MaglevConfig, MaglevProbe};
+pub use maglev::{MAX_MAGLEV_NODES, MAX_TABLE_SIZE, Maglev, MaglevConfig, MaglevProbe};
 pub use node::{NodeSpec, Roster};
 pub use placement::{Membership, Placement, Replicas};
 pub use plan::{Keys, MovePlan, Transfer};

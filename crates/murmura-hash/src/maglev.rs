@@ -46,8 +46,12 @@ pub const MAX_TABLE_SIZE: u32 = 1 << 24;
 #[derive(Debug, Clone)]
 pub struct Maglev<N> {
     roster: Roster<N>,
-    table: Vec<u32>,
+    /// Node indices; 16 bits keep a 65,537-slot table in 128 KiB.
+    table: Vec<u16>,
 }
+
+/// The most nodes a Maglev table holds (its entries are 16-bit).
+pub const MAX_MAGLEV_NODES: usize = u16::MAX as usize;
 
 impl<N: NodeId + StableHash> Maglev<N> {
     /// Builds the table for `nodes`.
@@ -55,7 +59,8 @@ impl<N: NodeId + StableHash> Maglev<N> {
     /// # Errors
     /// [`Error::InvalidWeight`], [`Error::DuplicateNode`], or
     /// [`Error::InvalidConfig`] when `table_size` is not a prime larger than
-    /// the node count or exceeds [`MAX_TABLE_SIZE`].
+    /// the node count or exceeds [`MAX_TABLE_SIZE`], or for more than
+    /// [`MAX_MAGLEV_NODES`] nodes.
     pub fn new(nodes: impl IntoIterator<Item = NodeSpec<N>>, config: MaglevConfig) -> Result<Self> {
         let roster = Roster::new(nodes)?;
         let size = match config.table_size {
@@ -66,6 +71,11 @@ impl<N: NodeId + StableHash> Maglev<N> {
     }
 
     fn build(roster: Roster<N>, size: u32) -> Result<Self> {
+        if roster.len() > MAX_MAGLEV_NODES {
+            return Err(Error::InvalidConfig(
+                "a Maglev table holds at most 65,535 nodes",
+            ));
+        }
         if size as usize <= roster.len() || !is_prime(size) || size > MAX_TABLE_SIZE {
             return Err(Error::InvalidConfig(
                 "the Maglev table size must be a prime larger than the node count (at most 2^24)",
@@ -87,6 +97,7 @@ impl<N: NodeId + StableHash> Maglev<N> {
     fn diff(&self, new: &Self) -> MovePlan<N> {
         let mut groups: BTreeMap<(u32, u32), Vec<u32>> = BTreeMap::new();
         for (slot, (&a, &b)) in self.table.iter().zip(&new.table).enumerate() {
+            let (a, b) = (u32::from(a), u32::from(b));
             let (from, to) = (self.roster.id(a), new.roster.id(b));
             if from != to {
                 // Key by (old index, new index) so groups stay in node order.
@@ -129,8 +140,9 @@ impl<N> Maglev<N> {
 
 /// Fills a table: nodes take turns in proportion to weight, each claiming the
 /// next free slot of its own permutation `offset + j * skip (mod size)`.
-fn fill<N>(roster: &Roster<N>, size: u32) -> Vec<u32> {
-    const EMPTY: u32 = u32::MAX;
+fn fill<N>(roster: &Roster<N>, size: u32) -> Vec<u16> {
+    // At most 65,535 nodes, so indices stay below this marker.
+    const EMPTY: u16 = u16::MAX;
     let n = roster.len();
     if n == 0 {
         return Vec::new();
@@ -162,7 +174,7 @@ fn fill<N>(roster: &Roster<N>, size: u32) -> Vec<u32> {
                     c -= m;
                 }
             }
-            table[c as usize] = i as u32;
+            table[c as usize] = i as u16;
             c += skip[i];
             next[i] = if c >= m { c - m } else { c };
             filled += 1;
@@ -208,7 +220,7 @@ impl<N> Placement for Maglev<N> {
 
     #[inline]
     fn owner_index(&self, key_hash: u64) -> Option<u32> {
-        self.table.get(self.slot(key_hash)).copied()
+        self.table.get(self.slot(key_hash)).map(|&i| u32::from(i))
     }
 
     fn probe(&self, key_hash: u64) -> MaglevProbe<'_> {
@@ -228,7 +240,7 @@ impl<N> Placement for Maglev<N> {
 /// one full lap.
 #[derive(Debug, Clone)]
 pub struct MaglevProbe<'a> {
-    table: &'a [u32],
+    table: &'a [u16],
     at: usize,
     left: usize,
 }
@@ -241,7 +253,7 @@ impl Iterator for MaglevProbe<'_> {
             return None;
         }
         self.left -= 1;
-        let node = self.table[self.at];
+        let node = u32::from(self.table[self.at]);
         self.at += 1;
         if self.at == self.table.len() {
             self.at = 0;

@@ -74,6 +74,8 @@ impl<N> From<N> for NodeSpec<N> {
 #[derive(Debug, Clone)]
 pub struct Roster<N> {
     specs: Vec<NodeSpec<N>>,
+    /// The identifiers alone, packed, for the lookup hot path.
+    ids: Vec<N>,
     hashes: Vec<u64>,
     zones: Vec<u32>,
     zone_count: u32,
@@ -102,6 +104,7 @@ impl<N: NodeId + StableHash> Roster<N> {
 
     fn from_sorted(specs: Vec<NodeSpec<N>>) -> Self {
         let hashes = specs.iter().map(|s| s.id.stable_hash()).collect();
+        let ids = specs.iter().map(|s| s.id.clone()).collect();
         // Named zones are numbered in name order; zoneless nodes each get a
         // zone of their own after them.
         let mut names: Vec<&str> = specs.iter().filter_map(|s| s.zone.as_deref()).collect();
@@ -120,6 +123,7 @@ impl<N: NodeId + StableHash> Roster<N> {
             .collect();
         Self {
             specs,
+            ids,
             hashes,
             zones,
             zone_count: next_private,
@@ -182,8 +186,9 @@ impl<N> Roster<N> {
     ///
     /// # Panics
     /// If `index >= self.len()`; indices come from the placement itself.
+    #[inline]
     pub fn id(&self, index: u32) -> &N {
-        &self.specs[index as usize].id
+        &self.ids[index as usize]
     }
 
     /// The member descriptions, sorted by identifier.

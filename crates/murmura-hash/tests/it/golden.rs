@@ -55,7 +55,7 @@ const GOLDEN_FOX: u64 = 0x695c_2eb4_d04b_a877;
 // Placement of the five keys over members 0..10 (ring: 100 vnodes; Maglev:
 // default table of 1021 slots). Pinned on first release.
 const GOLDEN_RING: [u32; 5] = [5, 9, 4, 7, 2];
-const GOLDEN_JUMP: [u32; 5] = [9, 0, 7, 0, 2];
+const GOLDEN_JUMP: [u32; 5] = [4, 0, 6, 0, 3];
 const GOLDEN_HRW: [u32; 5] = [9, 4, 7, 4, 7];
 const GOLDEN_MAGLEV: [u32; 5] = [7, 4, 4, 7, 6];
-const GOLDEN_JUMP_1000: [u32; 5] = [626, 542, 51, 835, 474];
+const GOLDEN_JUMP_1000: [u32; 5] = [555, 599, 39, 686, 422];
