@@ -509,8 +509,8 @@ impl<C: Clock> CircuitBreaker<C> {
     #[cold]
     fn record_fenced(&self, ticket: Ticket, mark: Mark, now: u64) {
         let fence = &self.fences[thread_index() & (self.fences.len() - 1)];
-        fence.fetch_add(1, Ordering::SeqCst);
-        let w = Word::unpack(self.word.load(Ordering::SeqCst));
+        fence.fetch_add(1, Ordering::AcqRel);
+        let w = Word::unpack(self.word.load(Ordering::Acquire));
         let trips = if w.generation != ticket.generation || !w.state.records_window() {
             false // late: the window it belonged to is gone
         } else {
@@ -522,7 +522,7 @@ impl<C: Clock> CircuitBreaker<C> {
                     .window
                     .trips(self.window.exact_totals(now), &self.config)
         };
-        fence.fetch_sub(1, Ordering::SeqCst);
+        fence.fetch_sub(1, Ordering::AcqRel);
         if trips {
             self.transition(w, State::Open, now, false);
         }
@@ -532,8 +532,12 @@ impl<C: Clock> CircuitBreaker<C> {
     /// still write to it; the caller holds the transition lock and has
     /// already published a newer generation.
     fn reset_window_fenced(&self, now: u64) {
+        // Read-modify-writes on both sides: if this read precedes a
+        // recorder's increment in the fence's order, the recorder's
+        // increment synchronises with it and its word load sees the new
+        // generation (no store-buffer reordering to rely on SeqCst for).
         for fence in self.fences.iter() {
-            while fence.load(Ordering::SeqCst) != 0 {
+            while fence.fetch_add(0, Ordering::AcqRel) != 0 {
                 murmura_core::sync::spin_hint();
             }
         }
@@ -657,11 +661,11 @@ impl<C: Clock> CircuitBreaker<C> {
                 // Retire the old generation first (same state, so callers
                 // see no change), then empty the window behind its writers.
                 let retired = from.next(from.state);
-                self.word.store(retired.pack(), Ordering::SeqCst);
+                self.word.swap(retired.pack(), Ordering::AcqRel);
                 self.reset_window_fenced(now);
                 next = retired.next(to);
             }
-            self.word.store(next.pack(), Ordering::SeqCst);
+            self.word.store(next.pack(), Ordering::Release);
         }
         self.listeners.emit(|| Event::StateTransition {
             name: self.name.clone(),
@@ -732,6 +736,13 @@ impl<C: Clock> CircuitBreaker<C> {
                 0
             },
         }
+    }
+
+    /// Whether the window's O(1) totals agree with a full recount.
+    #[cfg(all(test, loom))]
+    pub(crate) fn window_consistent(&self) -> bool {
+        let now = self.clock.now_nanos();
+        self.window.totals(now) == self.window.exact_totals(now)
     }
 
     /// Time until an open breaker admits its first trial (zero if it would now).
