@@ -252,10 +252,49 @@ impl<C: Clock> CircuitBreaker<C> {
         classifier: &K,
         f: impl FnOnce() -> std::result::Result<T, E>,
     ) -> Result<T, E> {
+        // Closed and untimed: no permit to hand back, so none is built.
+        if let Some(generation) = self.fast_lane() {
+            let result = f();
+            self.finish_window(generation, classifier.classify(&result));
+            return result.map_err(Error::Inner);
+        }
         let permit = self.try_acquire().map_err(Error::widen)?;
         let result = f();
         permit.record(classifier.classify(&result));
         result.map_err(Error::Inner)
+    }
+
+    /// The generation, if a call may go straight through: closed (or
+    /// metrics-only) and no call timing needed.
+    #[inline]
+    fn fast_lane(&self) -> Option<u64> {
+        let w = self.load();
+        (matches!(w.state, State::Closed | State::MetricsOnly) && !self.timed)
+            .then_some(w.generation)
+    }
+
+    /// Records the outcome of a fast-lane call: a success that changes
+    /// nothing costs a couple of loads; anything else takes the full path.
+    #[inline]
+    fn finish_window(&self, generation: u64, outcome: Outcome) {
+        if outcome == Outcome::Success
+            && self.window.record_clean_unfenced(|| self.clock.now_nanos())
+        {
+            return;
+        }
+        self.finish_slow(generation, outcome);
+    }
+
+    #[inline(never)]
+    fn finish_slow(&self, generation: u64, outcome: Outcome) {
+        self.finish(
+            Ticket {
+                generation,
+                lane: Lane::Window,
+                started: 0,
+            },
+            outcome,
+        );
     }
 
     /// Awaits `fut` if the breaker admits it. If the returned future is
@@ -280,6 +319,12 @@ impl<C: Clock> CircuitBreaker<C> {
         F: Future<Output = std::result::Result<T, E>>,
         K: Classifier<T, E>,
     {
+        if let Some(generation) = self.fast_lane() {
+            // Dropped before completion: nothing recorded, nothing to return.
+            let result = fut.await;
+            self.finish_window(generation, classifier.classify(&result));
+            return result.map_err(Error::Inner);
+        }
         let permit = self.try_acquire().map_err(Error::widen)?;
         let result = fut.await;
         permit.record(classifier.classify(&result));
@@ -602,9 +647,10 @@ impl<C: Clock> CircuitBreaker<C> {
     fn transition(&self, from: Word, to: State, now: u64, manual: bool) -> bool {
         let mut next = from.next(to);
         {
-            let Ok(mut t) = self.transitions.lock() else {
-                return false;
-            };
+            let mut t = self
+                .transitions
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             if self.word.load(Ordering::Acquire) != from.pack() {
                 return false;
             }
