@@ -13,22 +13,27 @@ def median(group, row):
         return json.load(f)["median"]["point_estimate"]
 
 rows = ["floor/direct", "floor/atomic_load", "floor/fetch_add", "murmura/count100",
-        "murmura/time10s", "murmura/time10s_sample16", "recloser/count100",
-        "failsafe/time10s", "failsafe/consecutive"]
+        "murmura/consecutive", "murmura/time10s", "murmura/time10s_sample16",
+        "recloser/count100", "failsafe/time10s", "failsafe/consecutive"]
+pairs = [("murmura/count100", "recloser/count100"),
+         ("murmura/consecutive", "failsafe/consecutive"),
+         ("murmura/time10s", "failsafe/time10s"),
+         ("murmura/time10s_sample16", "failsafe/time10s")]
+peers = ["recloser/count100", "failsafe/time10s", "failsafe/consecutive"]
 for g in ["breaker_happy_1t", "breaker_happy_2t"]:
     m = {r: median(g, r) for r in rows}
     d = m["floor/direct"]
-    print(f"## {g} (median ns; overhead = row - floor/direct)")
+    print(f"## {g}: median ns per call; overhead = row - floor/direct")
     for r in rows:
-        print(f"{r:28s} {m[r]:8.2f} ns  overhead {m[r]-d:8.2f} ns")
+        print(f"  {r:26s} {m[r]:8.2f}   overhead {m[r]-d:8.2f}")
     fa = m["floor/fetch_add"]
-    best_peer = min(m["recloser/count100"], m["failsafe/time10s"], m["failsafe/consecutive"]) - d
-    for r in ["murmura/count100", "murmura/time10s", "murmura/time10s_sample16"]:
-        o = m[r] - d
-        print(f"{r:28s} overhead/fetch_add {o/fa:6.2f}x   overhead/best-peer-overhead {o/best_peer:6.3f}  (peer faster by {best_peer/max(o,1e-9):6.1f}x less)")
+    fastest = min(m[p] for p in peers) - d
+    for ours, peer in pairs:
+        o, p = m[ours] - d, m[peer] - d
+        print(f"  {ours:26s} overhead/fetch_add {o/fa:5.2f}x | vs {peer}: ours/peer {o/p:6.3f} | vs fastest peer overhead {fastest:6.2f}: ours/peer {o/fastest:6.3f}")
 g = "breaker_rejected_1t"
 m = {r: median(g, r) for r in ["floor/direct", "murmura/open", "recloser/open", "failsafe/open"]}
-print(f"## {g} (median ns)")
+print(f"## {g}: median ns per rejected call")
 for r, v in m.items():
-    print(f"{r:28s} {v:8.2f} ns")
-print(f"murmura/recloser {m['murmura/open']/m['recloser/open']:.3f}  murmura/failsafe {m['murmura/open']/m['failsafe/open']:.3f}")
+    print(f"  {r:26s} {v:8.2f}")
+print(f"  murmura/recloser {m['murmura/open']/m['recloser/open']:.3f}  murmura/failsafe {m['murmura/open']/m['failsafe/open']:.3f}")
