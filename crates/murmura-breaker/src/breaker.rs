@@ -9,7 +9,7 @@ use crate::event::{Event, Listener, Listeners};
 use crate::permit::{Lane, Permit, Ticket};
 use crate::registry::OpenBudget;
 use crate::state::{State, Word};
-use crate::stripe::{Padded, StripedCounter, stripe_count};
+use crate::stripe::{Padded, StripedCounter, stripe_count, thread_index};
 use crate::window::{Mark, Window};
 use murmura_core::rng::{DefaultRng, SeedableRng};
 use murmura_core::sync::Mutex;
@@ -53,6 +53,8 @@ pub struct CircuitBreaker<C = SystemClock> {
     window: Window,
     aux: Padded<Aux>,
     rejected: StripedCounter,
+    /// Per-stripe count of fenced recorders in progress.
+    fences: Box<[Padded<AtomicU64>]>,
     config: Config,
     name: std::sync::Arc<str>,
     clock: C,
@@ -184,6 +186,7 @@ impl<C: Clock> CircuitBreaker<C> {
             window: Window::new(&config, stripes, now),
             aux: Padded(Aux::default()),
             rejected: StripedCounter::new(stripes),
+            fences: (0..stripes).map(|_| Padded(AtomicU64::new(0))).collect(),
             timed: config.slow_call_duration.is_some(),
             config,
             name: name.into(),
@@ -249,10 +252,49 @@ impl<C: Clock> CircuitBreaker<C> {
         classifier: &K,
         f: impl FnOnce() -> std::result::Result<T, E>,
     ) -> Result<T, E> {
+        // Closed and untimed: no permit to hand back, so none is built.
+        if let Some(generation) = self.fast_lane() {
+            let result = f();
+            self.finish_window(generation, classifier.classify(&result));
+            return result.map_err(Error::Inner);
+        }
         let permit = self.try_acquire().map_err(Error::widen)?;
         let result = f();
         permit.record(classifier.classify(&result));
         result.map_err(Error::Inner)
+    }
+
+    /// The generation, if a call may go straight through: closed (or
+    /// metrics-only) and no call timing needed.
+    #[inline]
+    fn fast_lane(&self) -> Option<u64> {
+        let w = self.load();
+        (matches!(w.state, State::Closed | State::MetricsOnly) && !self.timed)
+            .then_some(w.generation)
+    }
+
+    /// Records the outcome of a fast-lane call: a success that changes
+    /// nothing costs a couple of loads; anything else takes the full path.
+    #[inline]
+    fn finish_window(&self, generation: u64, outcome: Outcome) {
+        if outcome == Outcome::Success
+            && self.window.record_clean_unfenced(|| self.clock.now_nanos())
+        {
+            return;
+        }
+        self.finish_slow(generation, outcome);
+    }
+
+    #[inline(never)]
+    fn finish_slow(&self, generation: u64, outcome: Outcome) {
+        self.finish(
+            Ticket {
+                generation,
+                lane: Lane::Window,
+                started: 0,
+            },
+            outcome,
+        );
     }
 
     /// Awaits `fut` if the breaker admits it. If the returned future is
@@ -277,6 +319,12 @@ impl<C: Clock> CircuitBreaker<C> {
         F: Future<Output = std::result::Result<T, E>>,
         K: Classifier<T, E>,
     {
+        if let Some(generation) = self.fast_lane() {
+            // Dropped before completion: nothing recorded, nothing to return.
+            let result = fut.await;
+            self.finish_window(generation, classifier.classify(&result));
+            return result.map_err(Error::Inner);
+        }
         let permit = self.try_acquire().map_err(Error::widen)?;
         let result = fut.await;
         permit.record(classifier.classify(&result));
@@ -474,10 +522,8 @@ impl<C: Clock> CircuitBreaker<C> {
                         self.clock.now_nanos()
                     }
                 };
-                if mark.is_clean() {
-                    self.window.record(mark, clock);
-                } else {
-                    self.record_bad(ticket, mark, clock());
+                if !(mark.is_clean() && self.window.record_clean_unfenced(clock)) {
+                    self.record_fenced(ticket, mark, clock());
                 }
             }
         }
@@ -499,23 +545,48 @@ impl<C: Clock> CircuitBreaker<C> {
         }
     }
 
+    /// Records an outcome that must not leak into a later generation's
+    /// window: inside the calling thread's fence, after checking the
+    /// generation. A transition that resets the window first moves the
+    /// generation on, then waits for every fence to be empty, so an outcome
+    /// is either recorded before the reset (and wiped) or sees the new
+    /// generation and is dropped as late.
     #[cold]
-    fn record_bad(&self, ticket: Ticket, mark: Mark, now: u64) {
-        let w = self.load();
-        if w.generation != ticket.generation || !w.state.records_window() {
-            return; // late: the window it belonged to is gone
-        }
-        self.window.record(mark, || now);
-        if w.state == State::MetricsOnly {
-            return;
-        }
-        if self.window.trips(self.window.totals(now), &self.config)
-            && self
-                .window
-                .trips(self.window.exact_totals(now), &self.config)
-        {
+    fn record_fenced(&self, ticket: Ticket, mark: Mark, now: u64) {
+        let fence = &self.fences[thread_index() & (self.fences.len() - 1)];
+        fence.fetch_add(1, Ordering::AcqRel);
+        let w = Word::unpack(self.word.load(Ordering::Acquire));
+        let trips = if w.generation != ticket.generation || !w.state.records_window() {
+            false // late: the window it belonged to is gone
+        } else {
+            self.window.record(mark, || now);
+            !mark.is_clean()
+                && w.state != State::MetricsOnly
+                && self.window.trips(self.window.totals(now), &self.config)
+                && self
+                    .window
+                    .trips(self.window.exact_totals(now), &self.config)
+        };
+        fence.fetch_sub(1, Ordering::AcqRel);
+        if trips {
             self.transition(w, State::Open, now, false);
         }
+    }
+
+    /// Resets the window once no fenced recorder of an older generation can
+    /// still write to it; the caller holds the transition lock and has
+    /// already published a newer generation.
+    fn reset_window_fenced(&self, now: u64) {
+        // Read-modify-writes on both sides: if this read precedes a
+        // recorder's increment in the fence's order, the recorder's
+        // increment synchronises with it and its word load sees the new
+        // generation (no store-buffer reordering to rely on SeqCst for).
+        for fence in self.fences.iter() {
+            while fence.fetch_add(0, Ordering::AcqRel) != 0 {
+                murmura_core::sync::spin_hint();
+            }
+        }
+        self.window.reset(now);
     }
 
     fn finish_trial(&self, ticket: Ticket, outcome: Outcome, slow: bool) {
@@ -574,11 +645,12 @@ impl<C: Clock> CircuitBreaker<C> {
     /// Moves from `from` to `to` if the breaker is still exactly at `from`;
     /// returns whether it did.
     fn transition(&self, from: Word, to: State, now: u64, manual: bool) -> bool {
-        let next = from.next(to);
+        let mut next = from.next(to);
         {
-            let Ok(mut t) = self.transitions.lock() else {
-                return false;
-            };
+            let mut t = self
+                .transitions
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             if self.word.load(Ordering::Acquire) != from.pack() {
                 return false;
             }
@@ -619,19 +691,25 @@ impl<C: Clock> CircuitBreaker<C> {
                         .store(Trials::fresh(next.generation), Ordering::Release);
                     self.aux.half_open_since.store(now, Ordering::Release);
                 }
-                State::Closed => {
-                    t.rounds = 0;
-                    if from.state != State::RampingUp {
-                        self.window.reset(now);
-                    }
-                }
+                State::Closed => t.rounds = 0,
                 State::RampingUp => {
-                    self.window.reset(now);
                     self.aux.ramp_start.store(now, Ordering::Release);
                     self.aux.ramp_calls.store(0, Ordering::Release);
                 }
-                State::MetricsOnly => self.window.reset(now),
-                State::Disabled | State::ForcedOpen => {}
+                State::MetricsOnly | State::Disabled | State::ForcedOpen => {}
+            }
+            let resets = match to {
+                State::Closed => from.state != State::RampingUp,
+                State::RampingUp | State::MetricsOnly => true,
+                _ => false,
+            };
+            if resets {
+                // Retire the old generation first (same state, so callers
+                // see no change), then empty the window behind its writers.
+                let retired = from.next(from.state);
+                self.word.swap(retired.pack(), Ordering::AcqRel);
+                self.reset_window_fenced(now);
+                next = retired.next(to);
             }
             self.word.store(next.pack(), Ordering::Release);
         }
@@ -679,10 +757,6 @@ impl<C: Clock> CircuitBreaker<C> {
     /// Closes the breaker, empties the window and forgets the backoff rounds.
     pub fn reset(&self) {
         self.force(State::Closed);
-        if let Ok(mut t) = self.transitions.lock() {
-            t.rounds = 0;
-        }
-        self.window.reset(self.clock.now_nanos());
     }
 
     /// A snapshot of the state and the window.
@@ -708,6 +782,13 @@ impl<C: Clock> CircuitBreaker<C> {
                 0
             },
         }
+    }
+
+    /// Whether the window's O(1) totals agree with a full recount.
+    #[cfg(all(test, loom))]
+    pub(crate) fn window_consistent(&self) -> bool {
+        let now = self.clock.now_nanos();
+        self.window.totals(now) == self.window.exact_totals(now)
     }
 
     /// Time until an open breaker admits its first trial (zero if it would now).

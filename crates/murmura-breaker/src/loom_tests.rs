@@ -124,3 +124,31 @@ fn loom_late_outcome_after_transition_is_ignored() {
         assert_eq!(b.metrics().failed_calls, 0);
     });
 }
+
+#[test]
+fn loom_count_window_hints_survive_a_concurrent_reset() {
+    loom::model(|| {
+        let config = Config::builder()
+            .window(WindowKind::Count { size: 2 })
+            .minimum_calls(2)
+            .failure_rate_threshold(100.0)
+            .build()
+            .expect("valid");
+        let b = Arc::new(CircuitBreaker::with_clock(
+            "loom",
+            config,
+            ManualClock::default(),
+        ));
+        b.try_acquire().expect("closed").failure();
+        let resetter = {
+            let b = b.clone();
+            loom::thread::spawn(move || b.reset())
+        };
+        if let Ok(p) = b.try_acquire() {
+            p.success();
+        }
+        resetter.join().expect("thread");
+        assert!(b.window_consistent(), "hint counters equal the bits set");
+        assert_eq!(b.state(), State::Closed);
+    });
+}

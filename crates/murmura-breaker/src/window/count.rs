@@ -45,8 +45,9 @@ impl CountWindow {
         }
     }
 
+    /// Full, with no failure and no slow call: a success would change nothing.
     #[inline]
-    fn is_clean(&self) -> bool {
+    pub(crate) fn is_clean(&self) -> bool {
         self.hints.failed.load(Ordering::Relaxed) == 0
             && self.hints.slow.load(Ordering::Relaxed) == 0
             && self.hints.cursor.load(Ordering::Relaxed) >= self.size

@@ -64,6 +64,30 @@ impl Window {
         }
     }
 
+    /// Handles a clean (successful, fast) outcome without the reset fence
+    /// when that is safe: skipping it (count window, clean ring), or adding
+    /// it to plain counters (time window) or clearing the run (consecutive),
+    /// where a success racing a reset can at worst count one success in the
+    /// fresh window. Returns `false` when it must go through the fence.
+    #[inline]
+    pub(crate) fn record_clean_unfenced(&self, now: impl Fn() -> u64) -> bool {
+        let clean = Mark {
+            failure: false,
+            slow: false,
+        };
+        match self {
+            Window::Count(w) => w.is_clean(),
+            Window::Time(w) => {
+                w.record(clean, now);
+                true
+            }
+            Window::Consecutive { .. } => {
+                self.record(clean, now);
+                true
+            }
+        }
+    }
+
     /// Records `mark`; `now` gives nanoseconds when the window needs them.
     #[inline]
     pub(crate) fn record(&self, mark: Mark, now: impl Fn() -> u64) {

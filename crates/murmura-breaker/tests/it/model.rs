@@ -11,7 +11,11 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 enum Op {
     Wait(u64),
-    Call { millis: u64, outcome: Outcome },
+    Call {
+        millis: u64,
+        outcome: Outcome,
+        closure: bool,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -229,8 +233,8 @@ fn setup() -> impl Strategy<Value = Setup> {
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         1 => (0u64..2_500).prop_map(Op::Wait),
-        4 => (0u64..100, prop_oneof![3 => Just(Outcome::Success), 2 => Just(Outcome::Failure), 1 => Just(Outcome::Ignored)])
-            .prop_map(|(millis, outcome)| Op::Call { millis, outcome }),
+        4 => (0u64..100, prop_oneof![3 => Just(Outcome::Success), 2 => Just(Outcome::Failure), 1 => Just(Outcome::Ignored)], any::<bool>())
+            .prop_map(|(millis, outcome, closure)| Op::Call { millis, outcome, closure }),
     ]
 }
 
@@ -245,7 +249,26 @@ proptest! {
         for (i, op) in ops.into_iter().enumerate() {
             match op {
                 Op::Wait(ms) => clock.advance(Duration::from_millis(ms)),
-                Op::Call { millis, outcome } => {
+                Op::Call { millis, outcome, closure: true } => {
+                    // The closure API (which takes a permit-free lane when closed).
+                    let now = clock.now_nanos_for_test();
+                    let expected = model.admit(now);
+                    let classify = |_: &Result<(), ()>| outcome;
+                    match breaker.call_with(&classify, || {
+                        clock.advance(Duration::from_millis(millis));
+                        Ok(())
+                    }) {
+                        Err(Error::Rejected { retry_after, .. }) => {
+                            prop_assert_eq!(expected, Err(retry_after), "op {}", i);
+                        }
+                        Ok(()) => {
+                            prop_assert!(expected.is_ok(), "op {}: breaker admitted, model rejected", i);
+                            model.finish(now + millis * 1_000_000, millis, outcome);
+                        }
+                        Err(e) => prop_assert!(false, "unexpected error {e:?}"),
+                    }
+                }
+                Op::Call { millis, outcome, closure: false } => {
                     let now = clock.now_nanos_for_test();
                     let expected = model.admit(now);
                     match breaker.try_acquire() {

@@ -1,0 +1,240 @@
+//! Circuit-breaker overhead: murmura against `recloser` and `failsafe` in the
+//! same run, on the same pre-generated keys, with floor rows.
+//!
+//! Every guarded row runs the same tiny operation (`key * 3`) inside the
+//! breaker; the `floor/direct` row runs it bare, so a row's overhead is its
+//! median minus `floor/direct`'s. Two-thread rows share one breaker between
+//! two threads started together (`Barrier`) and report the slower thread's
+//! time per call. Breakers are built outside the timed loop.
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use failsafe::CircuitBreaker as _;
+use murmura::breaker::{CircuitBreaker, Config, WindowKind};
+use murmura_benches::random_keys;
+use std::hint::black_box;
+use std::sync::Barrier;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+const KEYS: usize = 65_536;
+
+#[inline(always)]
+fn work(key: u64) -> Result<u64, ()> {
+    Ok(black_box(key).wrapping_mul(3))
+}
+
+/// One guarded call per `run`, through whichever breaker.
+trait Guarded: Sync {
+    fn run(&self, key: u64) -> u64;
+}
+
+struct Direct;
+impl Guarded for Direct {
+    #[inline]
+    fn run(&self, key: u64) -> u64 {
+        work(key).unwrap_or(0)
+    }
+}
+
+struct Ours<C: murmura::core::time::Clock>(CircuitBreaker<C>);
+impl<C: murmura::core::time::Clock + Sync> Guarded for Ours<C> {
+    #[inline]
+    fn run(&self, key: u64) -> u64 {
+        self.0.call(|| work(key)).unwrap_or(0)
+    }
+}
+
+struct Recloser(recloser::Recloser);
+impl Guarded for Recloser {
+    #[inline]
+    fn run(&self, key: u64) -> u64 {
+        self.0.call(|| work(key)).unwrap_or(0)
+    }
+}
+
+struct Failsafe<P: failsafe::FailurePolicy + Send>(failsafe::StateMachine<P, ()>);
+impl<P: failsafe::FailurePolicy + Send + Sync> Guarded for Failsafe<P> {
+    #[inline]
+    fn run(&self, key: u64) -> u64 {
+        self.0.call(|| work(key)).unwrap_or(0)
+    }
+}
+
+struct AtomicLoad(AtomicU64);
+impl Guarded for AtomicLoad {
+    #[inline]
+    fn run(&self, key: u64) -> u64 {
+        self.0.load(Ordering::Relaxed) ^ key
+    }
+}
+
+struct FetchAdd(AtomicU64);
+impl Guarded for FetchAdd {
+    #[inline]
+    fn run(&self, key: u64) -> u64 {
+        self.0.fetch_add(1, Ordering::Relaxed) ^ key
+    }
+}
+
+fn ours(window: WindowKind, sample_every: u32) -> Ours<murmura::core::time::SystemClock> {
+    let config = Config::builder()
+        .wait_in_open(Duration::from_secs(3_600))
+        .window(window)
+        .minimum_calls(100)
+        .clock_sample_every(sample_every)
+        .build()
+        .expect("valid config");
+    Ours(CircuitBreaker::new("bench", config))
+}
+
+fn recloser_breaker(open_wait: Duration) -> Recloser {
+    Recloser(
+        recloser::Recloser::custom()
+            .error_rate(0.5)
+            .closed_len(100)
+            .half_open_len(10)
+            .open_wait(open_wait)
+            .build(),
+    )
+}
+
+fn failsafe_time_window(
+    open_wait: Duration,
+) -> Failsafe<failsafe::failure_policy::SuccessRateOverTimeWindow<failsafe::backoff::Constant>> {
+    let policy = failsafe::failure_policy::success_rate_over_time_window(
+        0.5,
+        100,
+        Duration::from_secs(10),
+        failsafe::backoff::constant(open_wait),
+    );
+    Failsafe(failsafe::Config::new().failure_policy(policy).build())
+}
+
+fn failsafe_consecutive(
+    open_wait: Duration,
+) -> Failsafe<failsafe::failure_policy::ConsecutiveFailures<failsafe::backoff::Constant>> {
+    let policy =
+        failsafe::failure_policy::consecutive_failures(3, failsafe::backoff::constant(open_wait));
+    Failsafe(failsafe::Config::new().failure_policy(policy).build())
+}
+
+fn rows() -> Vec<(&'static str, Box<dyn Guarded>)> {
+    let hour = Duration::from_secs(3_600);
+    vec![
+        ("floor/direct", Box::new(Direct)),
+        ("floor/atomic_load", Box::new(AtomicLoad(AtomicU64::new(0)))),
+        ("floor/fetch_add", Box::new(FetchAdd(AtomicU64::new(0)))),
+        (
+            "murmura/count100",
+            Box::new(ours(WindowKind::Count { size: 100 }, 1)),
+        ),
+        (
+            "murmura/time10s",
+            Box::new(ours(WindowKind::Time { seconds: 10 }, 1)),
+        ),
+        (
+            "murmura/time10s_sample16",
+            Box::new(ours(WindowKind::Time { seconds: 10 }, 16)),
+        ),
+        ("recloser/count100", Box::new(recloser_breaker(hour))),
+        ("failsafe/time10s", Box::new(failsafe_time_window(hour))),
+        ("failsafe/consecutive", Box::new(failsafe_consecutive(hour))),
+    ]
+}
+
+fn happy_one_thread(c: &mut Criterion) {
+    let keys = random_keys(KEYS, 1);
+    let mut group = c.benchmark_group("breaker_happy_1t");
+    for (name, guard) in rows() {
+        group.bench_function(BenchmarkId::from_parameter(name), |b| {
+            let mut i = 0usize;
+            b.iter(|| {
+                i = i.wrapping_add(1);
+                black_box(guard.run(keys[i & (KEYS - 1)]))
+            })
+        });
+    }
+    group.finish();
+}
+
+fn two_threads(guard: &dyn Guarded, keys: &[u64], iters: u64) -> Duration {
+    let barrier = Barrier::new(2);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..2u64)
+            .map(|t| {
+                let barrier = &barrier;
+                s.spawn(move || {
+                    barrier.wait();
+                    let start = Instant::now();
+                    for i in 0..iters {
+                        black_box(guard.run(keys[((i + t * 7_919) as usize) & (KEYS - 1)]));
+                    }
+                    start.elapsed()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("bench thread"))
+            .max()
+            .unwrap_or_default()
+    })
+}
+
+fn happy_two_threads(c: &mut Criterion) {
+    let keys = random_keys(KEYS, 2);
+    let mut group = c.benchmark_group("breaker_happy_2t");
+    for (name, guard) in rows() {
+        group.bench_function(BenchmarkId::from_parameter(name), |b| {
+            b.iter_custom(|iters| two_threads(guard.as_ref(), &keys, iters))
+        });
+    }
+    group.finish();
+}
+
+fn rejected(c: &mut Criterion) {
+    let keys = random_keys(KEYS, 3);
+    let hour = Duration::from_secs(3_600);
+    let murmura = ours(WindowKind::Count { size: 100 }, 1);
+    murmura.0.transition_to_open();
+    let rec = recloser_breaker(hour);
+    let fs = failsafe_consecutive(hour);
+    for _ in 0..200 {
+        let _ = rec.0.call(|| Err::<(), ()>(()));
+        let _ = fs.0.call(|| Err::<(), ()>(()));
+    }
+    assert!(murmura.0.call(|| work(1)).is_err(), "murmura open");
+    assert!(rec.0.call(|| work(1)).is_err(), "recloser open");
+    assert!(fs.0.call(|| work(1)).is_err(), "failsafe open");
+    let rows: Vec<(&str, Box<dyn Guarded>)> = vec![
+        ("floor/direct", Box::new(Direct)),
+        ("murmura/open", Box::new(murmura)),
+        ("recloser/open", Box::new(rec)),
+        ("failsafe/open", Box::new(fs)),
+    ];
+    let mut group = c.benchmark_group("breaker_rejected_1t");
+    for (name, guard) in rows {
+        group.bench_function(BenchmarkId::from_parameter(name), |b| {
+            let mut i = 0usize;
+            b.iter(|| {
+                i = i.wrapping_add(1);
+                black_box(guard.run(keys[i & (KEYS - 1)]))
+            })
+        });
+    }
+    group.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(40)
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = happy_one_thread, happy_two_threads, rejected
+}
+criterion_main!(benches);
