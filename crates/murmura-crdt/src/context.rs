@@ -1,0 +1,319 @@
+//! Causal-context helpers shared by every dot-based type: the actor table of
+//! the wire format, context encoding, context differences, and the live-dot
+//! summary peers send in a [`Digest`].
+
+use crate::clock::{CausalContext, Dot, ctx_from_parts, ctx_parts};
+use crate::codec::{Codec, read_count};
+use crate::{Error, Result};
+use murmura_core::codec::{DecodeError, Reader, put_varint};
+use std::collections::BTreeMap;
+
+/// Sorted, distinct actors named in one encoded state; dots then refer to an
+/// actor by its index, which keeps every dot to a few bytes.
+#[derive(Debug, Clone, Default)]
+pub struct ActorTable<A> {
+    actors: Vec<A>,
+}
+
+impl<A: Ord + Clone + Codec> ActorTable<A> {
+    pub(crate) fn from_sorted(actors: Vec<A>) -> Self {
+        Self { actors }
+    }
+
+    pub(crate) fn actors(&self) -> &[A] {
+        &self.actors
+    }
+
+    /// Index of an actor the encoder put in the table.
+    pub(crate) fn index(&self, actor: &A) -> usize {
+        // Every dot an encoder writes is covered by the context the table was
+        // built from, so the actor is always present.
+        self.actors.binary_search(actor).unwrap_or(0)
+    }
+
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
+        put_varint(out, self.actors.len() as u64);
+        for actor in &self.actors {
+            actor.encode(out);
+        }
+    }
+
+    pub(crate) fn decode(reader: &mut Reader<'_>) -> Result<Self> {
+        Ok(Self {
+            actors: crate::codec::decode_sorted(reader)?,
+        })
+    }
+
+    /// Writes `dot` as an actor index and a counter.
+    pub fn encode_dot(&self, dot: &Dot<A>, out: &mut Vec<u8>) {
+        put_varint(out, self.index(&dot.actor) as u64);
+        put_varint(out, dot.counter);
+    }
+
+    /// Reads a dot written by [`encode_dot`](Self::encode_dot).
+    pub fn decode_dot(&self, reader: &mut Reader<'_>) -> Result<Dot<A>> {
+        let index = reader.varint()?;
+        let actor = usize::try_from(index)
+            .ok()
+            .and_then(|i| self.actors.get(i))
+            .ok_or(DecodeError::OutOfRange {
+                what: "actor index",
+                value: index,
+            })?;
+        let counter = reader.varint()?;
+        if counter == 0 {
+            return Err(DecodeError::Invalid("dot counter 0").into());
+        }
+        Ok(Dot::new(actor.clone(), counter))
+    }
+}
+
+/// Sorted, disjoint, non-adjacent inclusive counter ranges per actor: a
+/// compact set of dots (runs of consecutive counters cost one pair).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DotRanges<A: Ord> {
+    ranges: BTreeMap<A, Vec<(u64, u64)>>,
+}
+
+impl<A: Ord + Clone> DotRanges<A> {
+    /// The empty set.
+    pub fn new() -> Self {
+        Self {
+            ranges: BTreeMap::new(),
+        }
+    }
+
+    /// Builds the set from dots in any order (duplicates are fine).
+    pub fn from_dots<'a>(dots: impl IntoIterator<Item = &'a Dot<A>>) -> Self
+    where
+        A: 'a,
+    {
+        let mut per_actor: BTreeMap<A, Vec<u64>> = BTreeMap::new();
+        for dot in dots {
+            per_actor
+                .entry(dot.actor.clone())
+                .or_default()
+                .push(dot.counter);
+        }
+        let ranges = per_actor
+            .into_iter()
+            .map(|(actor, mut counters)| {
+                counters.sort_unstable();
+                counters.dedup();
+                (actor, runs(&counters))
+            })
+            .collect();
+        Self { ranges }
+    }
+
+    /// Whether `dot` is in the set.
+    pub fn contains(&self, dot: &Dot<A>) -> bool {
+        self.ranges.get(&dot.actor).is_some_and(|runs| {
+            let i = runs.partition_point(|&(_, end)| end < dot.counter);
+            runs.get(i).is_some_and(|&(start, _)| start <= dot.counter)
+        })
+    }
+
+    /// Every dot in the set, actor by actor, counters ascending.
+    pub fn iter(&self) -> impl Iterator<Item = Dot<A>> + '_ {
+        self.ranges.iter().flat_map(|(actor, runs)| {
+            runs.iter()
+                .flat_map(move |&(s, e)| (s..=e).map(move |c| Dot::new(actor.clone(), c)))
+        })
+    }
+
+    /// Number of runs (the encoded size grows with this, not with the dots).
+    pub fn run_count(&self) -> usize {
+        self.ranges.values().map(Vec::len).sum()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+}
+
+fn runs(sorted: &[u64]) -> Vec<(u64, u64)> {
+    let mut out: Vec<(u64, u64)> = Vec::new();
+    for &c in sorted {
+        match out.last_mut() {
+            Some((_, end)) if *end + 1 == c => *end = c,
+            _ => out.push((c, c)),
+        }
+    }
+    out
+}
+
+fn encode_runs(runs: &[(u64, u64)], out: &mut Vec<u8>) {
+    put_varint(out, runs.len() as u64);
+    let mut prev_end = 0u64;
+    for &(start, end) in runs {
+        put_varint(out, start - prev_end);
+        put_varint(out, end - start);
+        prev_end = end;
+    }
+}
+
+/// Runs strictly above `floor`, with gaps between them (the canonical form).
+fn decode_runs(reader: &mut Reader<'_>, floor: u64) -> Result<Vec<(u64, u64)>> {
+    let n = read_count(reader, 2)?;
+    let mut out = Vec::with_capacity(n);
+    let mut prev_end = floor;
+    for i in 0..n {
+        let gap = reader.varint()?;
+        let len = reader.varint()?;
+        // The first run may start right after the floor only when the floor
+        // is 0 (a plain dot set); later runs must leave a gap.
+        let min_gap = if i == 0 && floor == 0 { 1 } else { 2 };
+        if gap < min_gap {
+            return Err(DecodeError::Invalid("overlapping or adjacent dot runs").into());
+        }
+        let start = prev_end.checked_add(gap).ok_or(Error::Overflow)?;
+        let end = start.checked_add(len).ok_or(Error::Overflow)?;
+        out.push((start, end));
+        prev_end = end;
+    }
+    Ok(out)
+}
+
+impl<A: Ord + Clone + Codec> Codec for DotRanges<A> {
+    fn encode(&self, out: &mut Vec<u8>) {
+        put_varint(out, self.ranges.len() as u64);
+        for (actor, runs) in &self.ranges {
+            actor.encode(out);
+            encode_runs(runs, out);
+        }
+    }
+
+    fn decode(reader: &mut Reader<'_>) -> Result<Self> {
+        let n = read_count(reader, A::MIN_LEN + 1)?;
+        let mut ranges = BTreeMap::new();
+        let mut last: Option<A> = None;
+        for _ in 0..n {
+            let actor = A::decode(reader)?;
+            if last.as_ref().is_some_and(|l| *l >= actor) {
+                return Err(DecodeError::Invalid("unsorted actors").into());
+            }
+            let runs = decode_runs(reader, 0)?;
+            if runs.is_empty() {
+                return Err(DecodeError::Invalid("actor without dots").into());
+            }
+            last = Some(actor.clone());
+            ranges.insert(actor, runs);
+        }
+        Ok(Self { ranges })
+    }
+}
+
+/// Every actor a context names, sorted.
+pub(crate) fn context_actors<A: Ord + Clone>(ctx: &CausalContext<A>) -> Vec<A> {
+    let (vv, cloud) = ctx_parts(ctx);
+    let mut actors: Vec<A> = vv.into_iter().map(|(a, _)| a).collect();
+    actors.extend(cloud.into_iter().map(|d| d.actor));
+    actors.sort();
+    actors.dedup();
+    actors
+}
+
+/// Writes a context against `table` (which names every actor in it).
+pub(crate) fn encode_context<A: Ord + Clone + Codec>(
+    ctx: &CausalContext<A>,
+    table: &ActorTable<A>,
+    out: &mut Vec<u8>,
+) {
+    let (vv, cloud) = ctx_parts(ctx);
+    let vv: BTreeMap<A, u64> = vv.into_iter().collect();
+    let mut clouds: BTreeMap<A, Vec<u64>> = BTreeMap::new();
+    for dot in cloud {
+        clouds.entry(dot.actor).or_default().push(dot.counter);
+    }
+    for actor in table.actors() {
+        let base = vv.get(actor).copied().unwrap_or(0);
+        put_varint(out, base);
+        let mut counters = clouds.remove(actor).unwrap_or_default();
+        counters.sort_unstable();
+        let rel: Vec<u64> = counters.iter().map(|c| c - base).collect();
+        encode_runs(&runs(&rel), out);
+    }
+}
+
+/// Reads a context written by [`encode_context`].
+pub(crate) fn decode_context<A: Ord + Clone + Codec>(
+    table: &ActorTable<A>,
+    reader: &mut Reader<'_>,
+) -> Result<CausalContext<A>> {
+    let mut vv = Vec::with_capacity(table.actors().len());
+    let mut cloud = Vec::new();
+    // Runs are compact on the wire but expand into single cloud dots in
+    // memory; cap the expansion in proportion to the input.
+    let mut budget = (reader.remaining() as u64).saturating_mul(64).max(4096);
+    for actor in table.actors() {
+        let base = reader.varint()?;
+        let rel = decode_runs(reader, 1)?;
+        if base == 0 && rel.is_empty() {
+            return Err(DecodeError::Invalid("actor named but absent from context").into());
+        }
+        // A cloud run must sit above the base with a gap (else it would be compacted).
+        for (start, end) in rel {
+            let len = end - start + 1;
+            if len > budget {
+                return Err(DecodeError::Invalid("dot cloud too large for its input").into());
+            }
+            budget -= len;
+            for c in start..=end {
+                let counter = base.checked_add(c).ok_or(Error::Overflow)?;
+                cloud.push(Dot::new(actor.clone(), counter));
+            }
+        }
+        vv.push((actor.clone(), base));
+    }
+    Ok(ctx_from_parts(vv, cloud))
+}
+
+/// What a peer sends so a replica can compute exactly what it is missing:
+/// its causal context and the dots still live in its store.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Digest<A: Ord> {
+    /// Every dot the peer has seen.
+    pub context: CausalContext<A>,
+    /// The seen dots that are still live (not yet removed) at the peer.
+    pub live: DotRanges<A>,
+}
+
+impl<A: Ord + Clone + Codec> Codec for Digest<A> {
+    fn encode(&self, out: &mut Vec<u8>) {
+        let table = ActorTable::from_sorted(context_actors(&self.context));
+        table.encode(out);
+        encode_context(&self.context, &table, out);
+        self.live.encode(out);
+    }
+
+    fn decode(reader: &mut Reader<'_>) -> Result<Self> {
+        let table = ActorTable::decode(reader)?;
+        let context = decode_context(&table, reader)?;
+        let live = DotRanges::decode(reader)?;
+        Ok(Self { context, live })
+    }
+}
+
+/// The dots `mine` has seen that `peer` has not.
+pub(crate) fn context_minus<A: Ord + Clone>(
+    mine: &CausalContext<A>,
+    peer: &CausalContext<A>,
+) -> Vec<Dot<A>> {
+    let (vv, cloud) = ctx_parts(mine);
+    let (peer_vv, _) = ctx_parts(peer);
+    let peer_vv: BTreeMap<A, u64> = peer_vv.into_iter().collect();
+    let mut out = Vec::new();
+    for (actor, top) in vv {
+        let from = peer_vv.get(&actor).copied().unwrap_or(0);
+        for counter in from + 1..=top {
+            let dot = Dot::new(actor.clone(), counter);
+            if !peer.contains(&dot) {
+                out.push(dot);
+            }
+        }
+    }
+    out.extend(cloud.into_iter().filter(|d| !peer.contains(d)));
+    out
+}

@@ -1,0 +1,335 @@
+//! The add-wins observed-remove set ([`ORSet`]) on a packed dot store.
+//!
+//! Its store, [`ElemDots`], is one sorted `Vec<(element, dot)>`: no
+//! per-element allocation, no tombstones, and merging two replicas is a
+//! single linear pass over two sorted arrays — memory-bound, like a merge
+//! sort's last step. Removal is by context: a removed element's dots stay in
+//! the causal context and leave the store.
+
+use crate::causal::Causal;
+use crate::clock::{CausalContext, Dot, ctx_parts};
+use crate::codec::{Codec, read_count};
+use crate::context::ActorTable;
+use crate::dotstore::DotStore;
+use crate::traits::{DeltaCrdt, Lattice};
+use crate::Result;
+use murmura_core::codec::{DecodeError, Reader, put_varint};
+use std::fmt::Debug;
+
+/// Elements with the dots of the adds that are still live, sorted by
+/// `(element, dot)`. Semantically a dot map from elements to dot sets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct ElemDots<E, A> {
+    entries: Vec<(E, Dot<A>)>,
+}
+
+impl<E, A> Default for ElemDots<E, A> {
+    fn default() -> Self {
+        Self {
+            entries: Vec::new(),
+        }
+    }
+}
+
+impl<E: Ord, A: Ord> ElemDots<E, A> {
+    /// The entries of `elem` (a contiguous run).
+    fn range(&self, elem: &E) -> std::ops::Range<usize> {
+        let start = self.entries.partition_point(|(e, _)| e < elem);
+        let end = start + self.entries[start..].partition_point(|(e, _)| e == elem);
+        start..end
+    }
+
+    /// Distinct elements, ascending.
+    pub fn elements(&self) -> impl Iterator<Item = &E> {
+        let mut prev: Option<&E> = None;
+        self.entries.iter().filter_map(move |(e, _)| {
+            if prev == Some(e) {
+                None
+            } else {
+                prev = Some(e);
+                Some(e)
+            }
+        })
+    }
+
+    /// Number of (element, dot) entries.
+    pub fn entry_count(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+/// Membership tests against a context, flattened once per merge so the hot
+/// loop does a binary search over a few actors and nothing else.
+struct Seen<A> {
+    tops: Vec<(A, u64)>,
+    cloud: Vec<Dot<A>>,
+}
+
+impl<A: Ord + Clone> Seen<A> {
+    fn new(ctx: &CausalContext<A>) -> Self {
+        let (tops, cloud) = ctx_parts(ctx);
+        Self { tops, cloud }
+    }
+
+    #[inline]
+    fn contains(&self, dot: &Dot<A>) -> bool {
+        let covered = match self.tops.binary_search_by(|(a, _)| a.cmp(&dot.actor)) {
+            Ok(i) => dot.counter <= self.tops[i].1,
+            Err(_) => false,
+        };
+        covered || (!self.cloud.is_empty() && self.cloud.binary_search(dot).is_ok())
+    }
+}
+
+impl<E, A> DotStore<A> for ElemDots<E, A>
+where
+    E: Ord + Clone + Codec + Debug,
+    A: Ord + Clone + Codec + Debug,
+{
+    fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn for_each_dot(&self, f: &mut dyn FnMut(&Dot<A>)) {
+        self.entries.iter().for_each(|(_, d)| f(d));
+    }
+
+    fn join(&mut self, ctx: &CausalContext<A>, other: &Self, other_ctx: &CausalContext<A>) {
+        if other.entries.is_empty() && other_ctx.is_compact() && ctx_parts(other_ctx).0.is_empty()
+        {
+            return;
+        }
+        let seen_here = Seen::new(ctx);
+        let seen_there = Seen::new(other_ctx);
+        let mine = std::mem::take(&mut self.entries);
+        let theirs = &other.entries;
+        let mut out = Vec::with_capacity(mine.len().max(theirs.len()));
+        let mut mine = mine.into_iter().peekable();
+        let mut j = 0;
+        while let (Some(a), Some(b)) = (mine.peek(), theirs.get(j)) {
+            match a.cmp(b) {
+                std::cmp::Ordering::Equal => {
+                    out.extend(mine.next());
+                    j += 1;
+                }
+                std::cmp::Ordering::Less => {
+                    out.extend(mine.next().filter(|a| !seen_there.contains(&a.1)));
+                }
+                std::cmp::Ordering::Greater => {
+                    if !seen_here.contains(&b.1) {
+                        out.push(b.clone());
+                    }
+                    j += 1;
+                }
+            }
+        }
+        out.extend(mine.filter(|a| !seen_there.contains(&a.1)));
+        out.extend(
+            theirs[j..]
+                .iter()
+                .filter(|b| !seen_here.contains(&b.1))
+                .cloned(),
+        );
+        self.entries = out;
+    }
+
+    fn unseen_by(&self, ctx: &CausalContext<A>) -> Self {
+        let seen = Seen::new(ctx);
+        Self {
+            entries: self
+                .entries
+                .iter()
+                .filter(|(_, d)| !seen.contains(d))
+                .cloned()
+                .collect(),
+        }
+    }
+
+    /// Element-grouped: each distinct element once, then its dots.
+    fn encode_store(&self, table: &ActorTable<A>, out: &mut Vec<u8>) {
+        put_varint(out, self.elements().count() as u64);
+        let mut rest = &self.entries[..];
+        while let Some((elem, _)) = rest.first() {
+            let run = rest.partition_point(|(e, _)| e == elem);
+            elem.encode(out);
+            put_varint(out, run as u64);
+            for (_, dot) in &rest[..run] {
+                table.encode_dot(dot, out);
+            }
+            rest = &rest[run..];
+        }
+    }
+
+    fn decode_store(table: &ActorTable<A>, reader: &mut Reader<'_>) -> Result<Self> {
+        let groups = read_count(reader, E::MIN_LEN + 3)?;
+        let mut entries: Vec<(E, Dot<A>)> = Vec::with_capacity(groups);
+        for _ in 0..groups {
+            let elem = E::decode(reader)?;
+            if entries.last().is_some_and(|(last, _)| *last >= elem) {
+                return Err(DecodeError::Invalid("unsorted elements").into());
+            }
+            let run = read_count(reader, 2)?;
+            if run == 0 {
+                return Err(DecodeError::Invalid("element without a dot").into());
+            }
+            let mut prev: Option<Dot<A>> = None;
+            for _ in 0..run {
+                let dot = table.decode_dot(reader)?;
+                if prev.as_ref().is_some_and(|p| *p >= dot) {
+                    return Err(DecodeError::Invalid("unsorted dots").into());
+                }
+                prev = Some(dot.clone());
+                entries.push((elem.clone(), dot));
+            }
+        }
+        Ok(Self { entries })
+    }
+}
+
+/// An add-wins observed-remove set: an element is present iff some add of
+/// it has not been causally followed by a remove. Concurrent add and remove
+/// of the same element leave it present.
+///
+/// ```
+/// use murmura_crdt::{Lattice, ORSet};
+///
+/// let mut a: ORSet<String, u64> = ORSet::new();
+/// let mut b = a.clone();
+/// a.add(1, "milk".to_string());
+/// b.merge(&a);
+/// // Concurrently: b removes milk, a adds it again.
+/// b.remove(&"milk".to_string());
+/// let delta = a.add(1, "milk".to_string());
+/// b.merge(&delta);
+/// a.merge(&b);
+/// assert!(a.contains(&"milk".to_string())); // the unseen add wins
+/// assert_eq!(a, b);
+/// ```
+pub type ORSet<E, A> = Causal<ElemDots<E, A>, A>;
+
+impl<E, A> Causal<ElemDots<E, A>, A>
+where
+    E: Ord + Clone + Codec + Debug,
+    A: Ord + Clone + Codec + Debug,
+{
+    /// An empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether `elem` is present.
+    pub fn contains(&self, elem: &E) -> bool {
+        !self.store.range(elem).is_empty()
+    }
+
+    /// The present elements, ascending.
+    pub fn iter(&self) -> impl Iterator<Item = &E> {
+        self.store.elements()
+    }
+
+    /// Number of present elements.
+    pub fn len(&self) -> usize {
+        self.store.elements().count()
+    }
+
+    /// Whether no element is present.
+    pub fn is_empty(&self) -> bool {
+        self.store.entries.is_empty()
+    }
+
+    /// Adds `elem` as `actor`; returns the delta. Costs a shift of the
+    /// array tail — use [`add_all`](Self::add_all) for batches.
+    pub fn add(&mut self, actor: A, elem: E) -> Self {
+        let dot = self.ctx.next_dot(actor);
+        self.ctx.insert(dot.clone());
+        let range = self.store.range(&elem);
+        let mut delta_ctx = CausalContext::new();
+        delta_ctx.insert(dot.clone());
+        for (_, old) in &self.store.entries[range.clone()] {
+            delta_ctx.insert(old.clone());
+        }
+        let entry = (elem, dot);
+        self.store
+            .entries
+            .splice(range, std::iter::once(entry.clone()));
+        Causal::from_parts(
+            ElemDots {
+                entries: vec![entry],
+            },
+            delta_ctx,
+        )
+    }
+
+    /// Adds every element of `elems` as `actor` in one linear pass; returns
+    /// the delta.
+    pub fn add_all(&mut self, actor: A, elems: impl IntoIterator<Item = E>) -> Self {
+        let mut elems: Vec<E> = elems.into_iter().collect();
+        elems.sort_unstable();
+        elems.dedup();
+        let mut delta_ctx = CausalContext::new();
+        let mut entries = Vec::with_capacity(elems.len());
+        let mut scratch = self.ctx.clone();
+        for elem in elems {
+            let dot = scratch.next_dot(actor.clone());
+            scratch.insert(dot.clone());
+            delta_ctx.insert(dot.clone());
+            for (_, old) in &self.store.entries[self.store.range(&elem)] {
+                delta_ctx.insert(old.clone());
+            }
+            entries.push((elem, dot));
+        }
+        let delta = Causal::from_parts(ElemDots { entries }, delta_ctx);
+        self.merge(&delta);
+        delta
+    }
+
+    /// Removes `elem` (the adds this replica has seen); returns the delta.
+    pub fn remove(&mut self, elem: &E) -> Self {
+        let range = self.store.range(elem);
+        let mut delta_ctx = CausalContext::new();
+        for (_, old) in self.store.entries.drain(range) {
+            delta_ctx.insert(old);
+        }
+        Causal::from_parts(ElemDots::default(), delta_ctx)
+    }
+
+    /// Removes every element this replica has seen; returns the delta.
+    pub fn clear(&mut self) -> Self {
+        let mut delta_ctx = CausalContext::new();
+        for (_, old) in self.store.entries.drain(..) {
+            delta_ctx.insert(old);
+        }
+        Causal::from_parts(ElemDots::default(), delta_ctx)
+    }
+}
+
+/// One [`ORSet`] mutation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SetOp<E> {
+    /// Add an element.
+    Add(E),
+    /// Remove an element.
+    Remove(E),
+}
+
+impl<E, A> DeltaCrdt for Causal<ElemDots<E, A>, A>
+where
+    E: Ord + Clone + Codec + Debug,
+    A: Ord + Clone + Codec + Debug,
+{
+    type Actor = A;
+    type Op = SetOp<E>;
+    type Value = Vec<E>;
+
+    fn apply(&mut self, actor: &A, op: SetOp<E>) -> Result<Self> {
+        Ok(match op {
+            SetOp::Add(e) => self.add(actor.clone(), e),
+            SetOp::Remove(e) => self.remove(&e),
+        })
+    }
+
+    fn value(&self) -> Vec<E> {
+        self.iter().cloned().collect()
+    }
+}
