@@ -83,25 +83,29 @@ where
     /// live replica. On error nothing changes.
     pub fn forget_actor(&mut self, actor: &A, peers: &[Digest<A>]) -> Result<()> {
         let mut live_here = false;
-        self.store.for_each_dot(&mut |d| live_here |= d.actor == *actor);
+        self.store
+            .for_each_dot(&mut |d| live_here |= d.actor == *actor);
         if live_here {
-            return Err(Error::NotStable("this replica holds a live dot of the actor"));
+            return Err(Error::NotStable(
+                "this replica holds a live dot of the actor",
+            ));
         }
         let (vv, cloud) = ctx_parts(&self.ctx);
-        let top = vv
-            .iter()
-            .find(|(a, _)| a == actor)
-            .map_or(0, |&(_, c)| c);
+        let top = vv.iter().find(|(a, _)| a == actor).map_or(0, |&(_, c)| c);
         let seen: Vec<Dot<A>> = (1..=top)
             .map(|c| Dot::new(actor.clone(), c))
             .chain(cloud.into_iter().filter(|d| d.actor == *actor))
             .collect();
         for peer in peers {
             if seen.iter().any(|d| !peer.context.contains(d)) {
-                return Err(Error::NotStable("a live peer has not seen the actor's history"));
+                return Err(Error::NotStable(
+                    "a live peer has not seen the actor's history",
+                ));
             }
             if peer.live.iter().any(|d| d.actor == *actor) {
-                return Err(Error::NotStable("a live peer holds a live dot of the actor"));
+                return Err(Error::NotStable(
+                    "a live peer holds a live dot of the actor",
+                ));
             }
         }
         self.ctx.remove_actor(actor);

@@ -23,7 +23,9 @@ pub struct VersionVector<A: Ord> {
 
 impl<A: Ord> Default for VersionVector<A> {
     fn default() -> Self {
-        Self { entries: BTreeMap::new() }
+        Self {
+            entries: BTreeMap::new(),
+        }
     }
 }
 
@@ -55,7 +57,10 @@ pub struct CausalContext<A: Ord> {
 
 impl<A: Ord> Default for CausalContext<A> {
     fn default() -> Self {
-        Self { vv: BTreeMap::new(), cloud: BTreeSet::new() }
+        Self {
+            vv: BTreeMap::new(),
+            cloud: BTreeSet::new(),
+        }
     }
 }
 
@@ -76,7 +81,11 @@ impl<A: Ord + Clone> CausalContext<A> {
             let mut top = dot.counter;
             loop {
                 let next = Dot::new(actor.clone(), top + 1);
-                if self.cloud.remove(&next) { top += 1; } else { break; }
+                if self.cloud.remove(&next) {
+                    top += 1;
+                } else {
+                    break;
+                }
             }
             self.vv.insert(actor, top);
         } else {
@@ -110,7 +119,9 @@ impl<A: Ord + Clone> CausalContext<A> {
         self.compact();
     }
     pub fn version_vector(&self) -> VersionVector<A> {
-        VersionVector { entries: self.vv.clone() }
+        VersionVector {
+            entries: self.vv.clone(),
+        }
     }
     pub fn is_compact(&self) -> bool {
         self.cloud.is_empty()
@@ -134,8 +145,14 @@ pub(crate) fn ctx_parts<A: Ord + Clone>(ctx: &CausalContext<A>) -> (Vec<(A, u64)
 }
 
 /// Rebuilds a context from a version vector and a cloud of dots above it.
-pub(crate) fn ctx_from_parts<A: Ord + Clone>(vv: Vec<(A, u64)>, cloud: Vec<Dot<A>>) -> CausalContext<A> {
-    let mut ctx = CausalContext { vv: vv.into_iter().filter(|(_, c)| *c > 0).collect(), cloud: BTreeSet::new() };
+pub(crate) fn ctx_from_parts<A: Ord + Clone>(
+    vv: Vec<(A, u64)>,
+    cloud: Vec<Dot<A>>,
+) -> CausalContext<A> {
+    let mut ctx = CausalContext {
+        vv: vv.into_iter().filter(|(_, c)| *c > 0).collect(),
+        cloud: BTreeSet::new(),
+    };
     for d in cloud {
         ctx.insert(d);
     }

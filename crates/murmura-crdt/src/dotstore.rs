@@ -10,10 +10,10 @@
 //! - [`DotMap`]: keys mapped to nested dot stores (maps, remove-wins sets) — any
 //!   store nests, to any depth.
 
+use crate::Result;
 use crate::clock::{CausalContext, Dot};
 use crate::codec::{Codec, read_count};
 use crate::context::ActorTable;
-use crate::Result;
 use murmura_core::codec::{DecodeError, Reader, put_varint};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
@@ -85,7 +85,12 @@ impl<A: Ord + Clone + Codec + Debug> DotStore<A> for DotSet<A> {
 
     fn unseen_by(&self, ctx: &CausalContext<A>) -> Self {
         Self {
-            dots: self.dots.iter().filter(|d| !ctx.contains(d)).cloned().collect(),
+            dots: self
+                .dots
+                .iter()
+                .filter(|d| !ctx.contains(d))
+                .cloned()
+                .collect(),
         }
     }
 
@@ -320,3 +325,43 @@ where
         Ok(Self { entries })
     }
 }
+
+/// Implements [`DotStore`] for a newtype by delegating to its one field, so
+/// types with the same shape but different semantics (a disable-wins flag
+/// and a multi-value register, say) get distinct state types.
+macro_rules! delegate_dot_store {
+    ($ty:ty, $inner:ty, [$($gen:tt)*], [$($bounds:tt)*]) => {
+        impl<$($gen)*> $crate::dotstore::DotStore<A> for $ty
+        where
+            $($bounds)*
+        {
+            fn is_empty(&self) -> bool {
+                <$inner as $crate::dotstore::DotStore<A>>::is_empty(&self.0)
+            }
+            fn for_each_dot(&self, f: &mut dyn FnMut(&$crate::Dot<A>)) {
+                <$inner as $crate::dotstore::DotStore<A>>::for_each_dot(&self.0, f)
+            }
+            fn join(
+                &mut self,
+                ctx: &$crate::CausalContext<A>,
+                other: &Self,
+                other_ctx: &$crate::CausalContext<A>,
+            ) {
+                <$inner as $crate::dotstore::DotStore<A>>::join(&mut self.0, ctx, &other.0, other_ctx)
+            }
+            fn unseen_by(&self, ctx: &$crate::CausalContext<A>) -> Self {
+                Self(<$inner as $crate::dotstore::DotStore<A>>::unseen_by(&self.0, ctx))
+            }
+            fn encode_store(&self, table: &$crate::ActorTable<A>, out: &mut Vec<u8>) {
+                <$inner as $crate::dotstore::DotStore<A>>::encode_store(&self.0, table, out)
+            }
+            fn decode_store(
+                table: &$crate::ActorTable<A>,
+                reader: &mut murmura_core::codec::Reader<'_>,
+            ) -> $crate::Result<Self> {
+                Ok(Self(<$inner as $crate::dotstore::DotStore<A>>::decode_store(table, reader)?))
+            }
+        }
+    };
+}
+pub(crate) use delegate_dot_store;

@@ -6,13 +6,13 @@
 //! sort's last step. Removal is by context: a removed element's dots stay in
 //! the causal context and leave the store.
 
+use crate::Result;
 use crate::causal::Causal;
 use crate::clock::{CausalContext, Dot, ctx_parts};
 use crate::codec::{Codec, read_count};
 use crate::context::ActorTable;
 use crate::dotstore::DotStore;
 use crate::traits::{DeltaCrdt, Lattice};
-use crate::Result;
 use murmura_core::codec::{DecodeError, Reader, put_varint};
 use std::fmt::Debug;
 
@@ -96,8 +96,7 @@ where
     }
 
     fn join(&mut self, ctx: &CausalContext<A>, other: &Self, other_ctx: &CausalContext<A>) {
-        if other.entries.is_empty() && other_ctx.is_compact() && ctx_parts(other_ctx).0.is_empty()
-        {
+        if other.entries.is_empty() && other_ctx.is_compact() && ctx_parts(other_ctx).0.is_empty() {
             return;
         }
         let seen_here = Seen::new(ctx);
