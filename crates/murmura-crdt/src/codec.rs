@@ -143,3 +143,27 @@ pub(crate) fn decode_sorted<T: Codec + Ord>(reader: &mut Reader<'_>) -> Result<V
     }
     Ok(items)
 }
+
+impl<T: Codec> Codec for Option<T> {
+    fn encode(&self, out: &mut Vec<u8>) {
+        match self {
+            None => out.push(0),
+            Some(v) => {
+                out.push(1);
+                v.encode(out);
+            }
+        }
+    }
+
+    fn decode(reader: &mut Reader<'_>) -> Result<Self> {
+        match reader.u8()? {
+            0 => Ok(None),
+            1 => Ok(Some(T::decode(reader)?)),
+            tag => Err(DecodeError::UnknownTag {
+                what: "option",
+                tag: u64::from(tag),
+            }
+            .into()),
+        }
+    }
+}
