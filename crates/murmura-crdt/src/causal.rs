@@ -20,6 +20,8 @@
 //! Condition 3 matters because a forgotten dot looks unseen: if a peer still
 //! held it, the next merge would resurrect an entry this replica removed.
 //! Conditions 1 and 4 are the caller's to guarantee; 2 and 3 are checked.
+//! Exchange the digests first and then let every replica forget: a replica
+//! that already forgot the actor can no longer vouch for its history.
 
 use crate::clock::{CausalContext, Dot, ctx_parts};
 use crate::codec::Codec;

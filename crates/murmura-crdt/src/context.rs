@@ -154,17 +154,16 @@ fn encode_runs(runs: &[(u64, u64)], out: &mut Vec<u8>) {
     }
 }
 
-/// Runs strictly above `floor`, with gaps between them (the canonical form).
-fn decode_runs(reader: &mut Reader<'_>, floor: u64) -> Result<Vec<(u64, u64)>> {
+/// Runs starting at 1 or above, with gaps between them (the canonical form).
+fn decode_runs(reader: &mut Reader<'_>) -> Result<Vec<(u64, u64)>> {
     let n = read_count(reader, 2)?;
     let mut out = Vec::with_capacity(n);
-    let mut prev_end = floor;
+    let mut prev_end = 0u64;
     for i in 0..n {
         let gap = reader.varint()?;
         let len = reader.varint()?;
-        // The first run may start right after the floor only when the floor
-        // is 0 (a plain dot set); later runs must leave a gap.
-        let min_gap = if i == 0 && floor == 0 { 1 } else { 2 };
+        // Counters start at 1; later runs must leave a gap or they would be one run.
+        let min_gap = if i == 0 { 1 } else { 2 };
         if gap < min_gap {
             return Err(DecodeError::Invalid("overlapping or adjacent dot runs").into());
         }
@@ -194,7 +193,7 @@ impl<A: Ord + Clone + Codec> Codec for DotRanges<A> {
             if last.as_ref().is_some_and(|l| *l >= actor) {
                 return Err(DecodeError::Invalid("unsorted actors").into());
             }
-            let runs = decode_runs(reader, 0)?;
+            let runs = decode_runs(reader)?;
             if runs.is_empty() {
                 return Err(DecodeError::Invalid("actor without dots").into());
             }
@@ -249,7 +248,7 @@ pub(crate) fn decode_context<A: Ord + Clone + Codec>(
     let mut budget = (reader.remaining() as u64).saturating_mul(64).max(4096);
     for actor in table.actors() {
         let base = reader.varint()?;
-        let rel = decode_runs(reader, 1)?;
+        let rel = decode_runs(reader)?;
         if base == 0 && rel.is_empty() {
             return Err(DecodeError::Invalid("actor named but absent from context").into());
         }
