@@ -17,6 +17,9 @@ use murmura_core::codec::{DecodeError, Reader, put_varint};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
 
+/// Children of one origin: (id, stamp).
+type Siblings<'a, A> = Vec<(&'a Dot<A>, u64)>;
+
 /// One inserted element.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -66,7 +69,7 @@ impl<V: Ord + Clone, A: Ord + Clone> List<V, A> {
 
     /// Node ids in list order, tombstones included.
     fn order(&self) -> Vec<&Dot<A>> {
-        let mut children: BTreeMap<Option<&Dot<A>>, Vec<(&Dot<A>, u64)>> = BTreeMap::new();
+        let mut children: BTreeMap<Option<&Dot<A>>, Siblings<'_, A>> = BTreeMap::new();
         for (id, node) in &self.nodes {
             children
                 .entry(node.origin.as_ref())

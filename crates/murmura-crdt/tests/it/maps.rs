@@ -22,7 +22,7 @@ fn setmap_op(_: &SetMap, raw: u64) -> MapOp<u64, SetOp<u64>> {
 
 fn counter_op(_: &CounterMap, raw: u64) -> MapOp<u64, i64> {
     let k = raw % 3;
-    if (raw >> 8) % 4 == 0 {
+    if (raw >> 8).is_multiple_of(4) {
         MapOp::Remove(k)
     } else {
         MapOp::Update(k, (raw >> 12) as i64 % 7 - 3)
@@ -36,7 +36,7 @@ fn lwwm_op(_: &Lwwm, raw: u64) -> (u64, u64, Option<u64>) {
 
 fn list_op(list: &List<u64, u64>, raw: u64) -> ListOp<u64> {
     let len = list.len();
-    if len > 0 && raw % 3 == 0 {
+    if len > 0 && raw.is_multiple_of(3) {
         ListOp::Remove((raw >> 8) as usize % len)
     } else {
         // Values are unique per op so the spec can follow each one.

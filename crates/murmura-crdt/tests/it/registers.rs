@@ -49,27 +49,27 @@ proptest! {
 
     #[test]
     fn ew_flag_laws(s in steps(30)) {
-        let (reps, deltas) = states(3, &s, |i| i as u64, |_: &EnableWinsFlag<u64>, raw| raw % 2 == 0);
+        let (reps, deltas) = states(3, &s, |i| i as u64, |_: &EnableWinsFlag<u64>, raw| raw.is_multiple_of(2));
         laws(&reps, &deltas)?;
     }
 
     /// Enabled iff some unfollowed operation is an enable.
     #[test]
     fn ew_flag_converges(s in steps(60), n in 3..6usize) {
-        converge(n, &s, |i| i as u64, |_: &EnableWinsFlag<u64>, raw| raw % 2 == 0,
+        converge(n, &s, |i| i as u64, |_: &EnableWinsFlag<u64>, raw| raw.is_multiple_of(2),
             |h: &[Record<EnableWinsFlag<u64>>]| maximal(h, always, &()).iter().any(|r| r.op))?;
     }
 
     #[test]
     fn dw_flag_laws(s in steps(30)) {
-        let (reps, deltas) = states(3, &s, |i| i as u64, |_: &DisableWinsFlag<u64>, raw| raw % 2 == 0);
+        let (reps, deltas) = states(3, &s, |i| i as u64, |_: &DisableWinsFlag<u64>, raw| raw.is_multiple_of(2));
         laws(&reps, &deltas)?;
     }
 
     /// Enabled iff the unfollowed operations are all enables (and exist).
     #[test]
     fn dw_flag_converges(s in steps(60), n in 3..6usize) {
-        converge(n, &s, |i| i as u64, |_: &DisableWinsFlag<u64>, raw| raw % 2 == 0,
+        converge(n, &s, |i| i as u64, |_: &DisableWinsFlag<u64>, raw| raw.is_multiple_of(2),
             |h: &[Record<DisableWinsFlag<u64>>]| {
                 let m = maximal(h, always, &());
                 !m.is_empty() && m.iter().all(|r| r.op)

@@ -4,7 +4,7 @@ use proptest::prelude::*;
 
 fn setop<T>(_: &T, raw: u64) -> SetOp<u64> {
     let e = raw % 6;
-    if (raw >> 8) % 3 == 0 {
+    if (raw >> 8).is_multiple_of(3) {
         SetOp::Remove(e)
     } else {
         SetOp::Add(e)
