@@ -237,6 +237,11 @@ where
         self.store.entries.is_empty()
     }
 
+    /// Releases spare capacity of the packed store.
+    pub fn shrink_to_fit(&mut self) {
+        self.store.entries.shrink_to_fit();
+    }
+
     /// Adds `elem` as `actor`; returns the delta. Costs a shift of the
     /// array tail — use [`add_all`](Self::add_all) for batches.
     pub fn add(&mut self, actor: A, elem: E) -> Self {
