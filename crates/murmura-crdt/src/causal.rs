@@ -23,10 +23,10 @@
 //! Exchange the digests first and then let every replica forget: a replica
 //! that already forgot the actor can no longer vouch for its history.
 
-use crate::clock::{CausalContext, Dot, ctx_parts};
+use crate::clock::CausalContext;
 use crate::codec::Codec;
 use crate::context::{
-    ActorTable, Digest, DotRanges, context_actors, context_minus, decode_context, encode_context,
+    ActorTable, Digest, DotRanges, context_actors, decode_context, encode_context,
 };
 use crate::dotstore::DotStore;
 use crate::traits::{AntiEntropy, Lattice};
@@ -37,6 +37,17 @@ use std::fmt::Debug;
 /// A dot store `S` with the causal context of actor type `A`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(
+        try_from = "serde_repr::CausalRepr<S, A>",
+        bound(
+            serialize = "S: serde::Serialize, A: Ord + Clone + serde::Serialize",
+            deserialize = "S: DotStore<A> + serde::Deserialize<'de>, \
+                           A: Ord + Clone + Codec + Debug + serde::Deserialize<'de>"
+        )
+    )
+)]
 pub struct Causal<S, A: Ord> {
     pub(crate) store: S,
     pub(crate) ctx: CausalContext<A>,
@@ -92,14 +103,12 @@ where
                 "this replica holds a live dot of the actor",
             ));
         }
-        let (vv, cloud) = ctx_parts(&self.ctx);
-        let top = vv.iter().find(|(a, _)| a == actor).map_or(0, |&(_, c)| c);
-        let seen: Vec<Dot<A>> = (1..=top)
-            .map(|c| Dot::new(actor.clone(), c))
-            .chain(cloud.into_iter().filter(|d| d.actor == *actor))
-            .collect();
+        let mut history = CausalContext::new();
+        for r in self.ctx.ranges().filter(|r| r.actor == *actor) {
+            history.insert_range(r.actor, r.first, r.last);
+        }
         for peer in peers {
-            if seen.iter().any(|d| !peer.context.contains(d)) {
+            if !history.missing_from(&peer.context).is_empty() {
                 return Err(Error::NotStable(
                     "a live peer has not seen the actor's history",
                 ));
@@ -145,8 +154,8 @@ where
     fn missing(&self, peer: &Digest<A>) -> Self {
         let store = self.store.unseen_by(&peer.context);
         let mut ctx = CausalContext::new();
-        for dot in context_minus(&self.ctx, &peer.context) {
-            ctx.insert(dot);
+        for run in self.ctx.missing_from(&peer.context) {
+            ctx.insert_range(run.actor, run.first, run.last);
         }
         if !peer.live.is_empty() {
             let mine = self.live_dots();
@@ -202,4 +211,34 @@ where
         return Err(DecodeError::Invalid("a dot is live twice").into());
     }
     Ok(())
+}
+
+#[cfg(feature = "serde")]
+mod serde_repr {
+    use super::*;
+
+    /// The unchecked shape serde reads before [`validate_store`] runs.
+    #[derive(serde::Deserialize)]
+    #[serde(bound(deserialize = "S: serde::Deserialize<'de>, \
+                                 A: Ord + Clone + serde::Deserialize<'de>"))]
+    pub(super) struct CausalRepr<S, A: Ord> {
+        store: S,
+        ctx: CausalContext<A>,
+    }
+
+    impl<S, A> TryFrom<CausalRepr<S, A>> for Causal<S, A>
+    where
+        S: DotStore<A>,
+        A: Ord + Clone + Codec + Debug,
+    {
+        type Error = Error;
+
+        fn try_from(repr: CausalRepr<S, A>) -> Result<Self> {
+            validate_store(&repr.store, &repr.ctx)?;
+            Ok(Self {
+                store: repr.store,
+                ctx: repr.ctx,
+            })
+        }
+    }
 }

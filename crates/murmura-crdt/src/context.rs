@@ -2,9 +2,10 @@
 //! the wire format, context encoding, context differences, and the live-dot
 //! summary peers send in a [`Digest`].
 
-use crate::clock::{CausalContext, Dot, ctx_from_parts, ctx_parts};
+use crate::clock::{CausalContext, Dot};
 use crate::codec::{Codec, read_count};
 use crate::{Error, Result};
+use murmura_clock::VersionVector;
 use murmura_core::codec::{DecodeError, Reader, put_varint};
 use std::collections::BTreeMap;
 
@@ -206,67 +207,61 @@ impl<A: Ord + Clone + Codec> Codec for DotRanges<A> {
 
 /// Every actor a context names, sorted.
 pub(crate) fn context_actors<A: Ord + Clone>(ctx: &CausalContext<A>) -> Vec<A> {
-    let (vv, cloud) = ctx_parts(ctx);
-    let mut actors: Vec<A> = vv.into_iter().map(|(a, _)| a).collect();
-    actors.extend(cloud.into_iter().map(|d| d.actor));
-    actors.sort();
+    let mut actors: Vec<A> = ctx.ranges().map(|r| r.actor).collect();
     actors.dedup();
     actors
 }
 
-/// Writes a context against `table` (which names every actor in it).
+/// Writes a context against `table` (which names every actor in it): per
+/// actor its contiguous base, then the out-of-order runs above it.
 pub(crate) fn encode_context<A: Ord + Clone + Codec>(
     ctx: &CausalContext<A>,
     table: &ActorTable<A>,
     out: &mut Vec<u8>,
 ) {
-    let (vv, cloud) = ctx_parts(ctx);
-    let vv: BTreeMap<A, u64> = vv.into_iter().collect();
-    let mut clouds: BTreeMap<A, Vec<u64>> = BTreeMap::new();
-    for dot in cloud {
-        clouds.entry(dot.actor).or_default().push(dot.counter);
-    }
+    let vv = ctx.version_vector();
+    let mut ranges = ctx.ranges().peekable();
     for actor in table.actors() {
-        let base = vv.get(actor).copied().unwrap_or(0);
+        let base = vv.get(actor);
         put_varint(out, base);
-        let mut counters = clouds.remove(actor).unwrap_or_default();
-        counters.sort_unstable();
-        let rel: Vec<u64> = counters.iter().map(|c| c - base).collect();
-        encode_runs(&runs(&rel), out);
+        let mut runs = Vec::new();
+        while let Some(r) = ranges.next_if(|r| r.actor == *actor) {
+            if r.first > base {
+                runs.push((r.first - base, r.last - base));
+            }
+        }
+        encode_runs(&runs, out);
     }
 }
 
-/// Reads a context written by [`encode_context`].
+/// Reads a context written by [`encode_context`]. Runs stay runs in memory,
+/// so a hostile run length costs nothing.
 pub(crate) fn decode_context<A: Ord + Clone + Codec>(
     table: &ActorTable<A>,
     reader: &mut Reader<'_>,
 ) -> Result<CausalContext<A>> {
-    let mut vv = Vec::with_capacity(table.actors().len());
+    let mut vv = VersionVector::new();
     let mut cloud = Vec::new();
-    // Runs are compact on the wire but expand into single cloud dots in
-    // memory; cap the expansion in proportion to the input.
-    let mut budget = (reader.remaining() as u64).saturating_mul(64).max(4096);
     for actor in table.actors() {
         let base = reader.varint()?;
         let rel = decode_runs(reader)?;
         if base == 0 && rel.is_empty() {
             return Err(DecodeError::Invalid("actor named but absent from context").into());
         }
-        // A cloud run must sit above the base with a gap (else it would be compacted).
-        for (start, end) in rel {
-            let len = end - start + 1;
-            if len > budget {
-                return Err(DecodeError::Invalid("dot cloud too large for its input").into());
-            }
-            budget -= len;
-            for c in start..=end {
-                let counter = base.checked_add(c).ok_or(Error::Overflow)?;
-                cloud.push(Dot::new(actor.clone(), counter));
-            }
+        if base > 0 {
+            vv.raise(actor, base);
         }
-        vv.push((actor.clone(), base));
+        for (first, last) in rel {
+            let first = base.checked_add(first).ok_or(Error::Overflow)?;
+            let last = base.checked_add(last).ok_or(Error::Overflow)?;
+            cloud.push((actor.clone(), first, last));
+        }
     }
-    Ok(ctx_from_parts(vv, cloud))
+    let mut ctx = CausalContext::from_version_vector(vv);
+    for (actor, first, last) in cloud {
+        ctx.insert_range(actor, first, last);
+    }
+    Ok(ctx)
 }
 
 /// What a peer sends so a replica can compute exactly what it is missing:
@@ -293,26 +288,4 @@ impl<A: Ord + Clone + Codec> Codec for Digest<A> {
         let live = DotRanges::decode(reader)?;
         Ok(Self { context, live })
     }
-}
-
-/// The dots `mine` has seen that `peer` has not.
-pub(crate) fn context_minus<A: Ord + Clone>(
-    mine: &CausalContext<A>,
-    peer: &CausalContext<A>,
-) -> Vec<Dot<A>> {
-    let (vv, cloud) = ctx_parts(mine);
-    let (peer_vv, _) = ctx_parts(peer);
-    let peer_vv: BTreeMap<A, u64> = peer_vv.into_iter().collect();
-    let mut out = Vec::new();
-    for (actor, top) in vv {
-        let from = peer_vv.get(&actor).copied().unwrap_or(0);
-        for counter in from + 1..=top {
-            let dot = Dot::new(actor.clone(), counter);
-            if !peer.contains(&dot) {
-                out.push(dot);
-            }
-        }
-    }
-    out.extend(cloud.into_iter().filter(|d| !peer.contains(d)));
-    out
 }

@@ -8,7 +8,7 @@
 
 use crate::Result;
 use crate::causal::Causal;
-use crate::clock::{CausalContext, Dot, ctx_parts};
+use crate::clock::{CausalContext, Dot};
 use crate::codec::{Codec, read_count};
 use crate::context::ActorTable;
 use crate::dotstore::DotStore;
@@ -20,8 +20,34 @@ use std::fmt::Debug;
 /// `(element, dot)`. Semantically a dot map from elements to dot sets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(
+        from = "Vec<(E, Dot<A>)>",
+        into = "Vec<(E, Dot<A>)>",
+        bound(
+            serialize = "E: Clone + serde::Serialize, A: Clone + serde::Serialize",
+            deserialize = "E: Ord + serde::Deserialize<'de>, A: Ord + serde::Deserialize<'de>"
+        )
+    )
+)]
 pub struct ElemDots<E, A> {
     entries: Vec<(E, Dot<A>)>,
+}
+
+/// Deserialized entries are put back in order; duplicates collapse.
+impl<E: Ord, A: Ord> From<Vec<(E, Dot<A>)>> for ElemDots<E, A> {
+    fn from(mut entries: Vec<(E, Dot<A>)>) -> Self {
+        entries.sort_unstable();
+        entries.dedup();
+        Self { entries }
+    }
+}
+
+impl<E, A> From<ElemDots<E, A>> for Vec<(E, Dot<A>)> {
+    fn from(store: ElemDots<E, A>) -> Self {
+        store.entries
+    }
 }
 
 impl<E, A> Default for ElemDots<E, A> {
@@ -59,17 +85,22 @@ impl<E: Ord, A: Ord> ElemDots<E, A> {
     }
 }
 
-/// Membership tests against a context, flattened once per merge so the hot
-/// loop does a binary search over a few actors and nothing else.
-struct Seen<A> {
-    tops: Vec<(A, u64)>,
-    cloud: Vec<Dot<A>>,
+/// Membership tests against a context with the version vector's entries
+/// at hand, so the hot loop of a merge is one binary search over a few
+/// actors; the cloud is consulted only when the context has one.
+struct Seen<'a, A: Ord> {
+    ctx: &'a CausalContext<A>,
+    tops: &'a [(A, u64)],
+    compact: bool,
 }
 
-impl<A: Ord + Clone> Seen<A> {
-    fn new(ctx: &CausalContext<A>) -> Self {
-        let (tops, cloud) = ctx_parts(ctx);
-        Self { tops, cloud }
+impl<'a, A: Ord + Clone> Seen<'a, A> {
+    fn new(ctx: &'a CausalContext<A>) -> Self {
+        Self {
+            ctx,
+            tops: ctx.version_vector().as_slice(),
+            compact: ctx.is_compact(),
+        }
     }
 
     #[inline]
@@ -78,7 +109,7 @@ impl<A: Ord + Clone> Seen<A> {
             Ok(i) => dot.counter <= self.tops[i].1,
             Err(_) => false,
         };
-        covered || (!self.cloud.is_empty() && self.cloud.binary_search(dot).is_ok())
+        covered || (!self.compact && self.ctx.contains(dot))
     }
 }
 
@@ -96,7 +127,10 @@ where
     }
 
     fn join(&mut self, ctx: &CausalContext<A>, other: &Self, other_ctx: &CausalContext<A>) {
-        if other.entries.is_empty() && other_ctx.is_compact() && ctx_parts(other_ctx).0.is_empty() {
+        if other.entries.is_empty()
+            && other_ctx.is_compact()
+            && other_ctx.version_vector().is_empty()
+        {
             return;
         }
         let seen_here = Seen::new(ctx);
