@@ -3,8 +3,8 @@
 //! the same pre-generated inputs, with a memcpy of the merged bytes as floor.
 //! Heap bytes, encoded sizes and anti-entropy bytes are printed once.
 
-use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use crdts::{CmRDT, CvRDT};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use murmura::crdt::{AntiEntropy, Codec, CounterDots, Lattice, ORMap, ORSet};
 use murmura_benches::{CountingAlloc, random_keys};
 use std::hint::black_box;
@@ -174,11 +174,18 @@ fn sizes(_: &mut Criterion) {
             peer_heap as f64 / n as f64,
             ours_heap as f64 / peer_heap as f64
         );
+        // bincode 1.x's default (fixed-width integers) is what most serde
+        // users of crdts ship; `standard` (varints) is the compact option.
+        let peer_legacy = bincode::serde::encode_to_vec(&peer, bincode::config::legacy())
+            .expect("serializes")
+            .len();
         println!(
-            "orset_encoded/{n}/{actors}actors: murmura {:.1} B/elem, crdts+bincode {:.1} B/elem, ratio {:.3}",
+            "orset_encoded/{n}/{actors}actors: murmura {:.1} B/elem, crdts+bincode(varint) {:.1} B/elem, ratio {:.3}; crdts+bincode(legacy fixint) {:.1} B/elem, ratio {:.3}",
             ours_enc as f64 / n as f64,
             peer_enc as f64 / n as f64,
-            ours_enc as f64 / peer_enc as f64
+            ours_enc as f64 / peer_enc as f64,
+            peer_legacy as f64 / n as f64,
+            ours_enc as f64 / peer_legacy as f64
         );
         let pair = scenario("divergent", n, actors, &keys);
         let (oa, ob) = &pair.ours;

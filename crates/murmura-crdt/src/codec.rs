@@ -22,6 +22,21 @@ pub trait Codec: Sized {
     /// Reads one value. On error the value is discarded.
     fn decode(reader: &mut Reader<'_>) -> Result<Self>;
 
+    /// Appends `self` as the successor of `prev` in a strictly increasing
+    /// sequence (sorted set elements). The default writes `self` plainly;
+    /// integers write the gap, which is much shorter for dense or sorted data.
+    fn encode_after(&self, prev: &Self, out: &mut Vec<u8>) {
+        let _ = prev;
+        self.encode(out);
+    }
+
+    /// Reads a value written by [`encode_after`](Self::encode_after) with
+    /// the same `prev`. Callers still check the ordering.
+    fn decode_after(prev: &Self, reader: &mut Reader<'_>) -> Result<Self> {
+        let _ = prev;
+        Self::decode(reader)
+    }
+
     /// The encoding as a fresh buffer.
     fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::new();
@@ -39,7 +54,8 @@ pub trait Codec: Sized {
 }
 
 /// Fixed eight bytes: random identifiers and hashes would take nine or ten
-/// as varints.
+/// as varints. In sorted sequences only the gap to the previous value is
+/// written, as a varint.
 impl Codec for u64 {
     const MIN_LEN: usize = 8;
     fn encode(&self, out: &mut Vec<u8>) {
@@ -47,6 +63,18 @@ impl Codec for u64 {
     }
     fn decode(reader: &mut Reader<'_>) -> Result<Self> {
         Ok(reader.u64_le()?)
+    }
+
+    fn encode_after(&self, prev: &Self, out: &mut Vec<u8>) {
+        put_varint(out, self.wrapping_sub(*prev));
+    }
+
+    fn decode_after(prev: &Self, reader: &mut Reader<'_>) -> Result<Self> {
+        let gap = reader.varint()?;
+        if gap == 0 {
+            return Err(DecodeError::Invalid("repeated element").into());
+        }
+        Ok(prev.checked_add(gap).ok_or(crate::Error::Overflow)?)
     }
 }
 

@@ -54,6 +54,11 @@ impl<A: Ord + Clone + Codec> ActorTable<A> {
     /// Reads a dot written by [`encode_dot`](Self::encode_dot).
     pub fn decode_dot(&self, reader: &mut Reader<'_>) -> Result<Dot<A>> {
         let index = reader.varint()?;
+        self.decode_dot_parts(index, reader)
+    }
+
+    /// Reads a dot's counter once its actor index is known.
+    pub(crate) fn decode_dot_parts(&self, index: u64, reader: &mut Reader<'_>) -> Result<Dot<A>> {
         let actor = usize::try_from(index)
             .ok()
             .and_then(|i| self.actors.get(i))

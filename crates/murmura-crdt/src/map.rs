@@ -86,13 +86,15 @@ where
     where
         F: FnOnce(&mut Causal<S, A>) -> Causal<S, A>,
     {
-        let store = self.store.entries.remove(&key).unwrap_or_default();
-        let ctx = std::mem::replace(&mut self.ctx, CausalContext::new());
-        let mut view = Causal::from_parts(store, ctx);
+        let ctx = std::mem::take(&mut self.ctx);
+        let slot = self.store.entries.entry(key.clone()).or_default();
+        let mut view = Causal::from_parts(std::mem::take(slot), ctx);
         let inner = f(&mut view);
+        *slot = view.store;
+        let emptied = slot.is_empty();
         self.ctx = view.ctx;
-        if !view.store.is_empty() {
-            self.store.entries.insert(key.clone(), view.store);
+        if emptied {
+            self.store.entries.remove(&key);
         }
         let mut store = DotMap::default();
         if !inner.store.is_empty() {

@@ -179,40 +179,65 @@ where
         }
     }
 
-    /// Element-grouped: each distinct element once, then its dots.
+    /// Element-grouped: each distinct element once (after the first, as the
+    /// successor of the previous one), then its dots. The first dot's actor
+    /// index carries a flag for "more dots follow", so the common
+    /// single-dot element costs no count byte.
     fn encode_store(&self, table: &ActorTable<A>, out: &mut Vec<u8>) {
         put_varint(out, self.elements().count() as u64);
         let mut rest = &self.entries[..];
-        while let Some((elem, _)) = rest.first() {
+        let mut prev: Option<&E> = None;
+        while let Some((elem, first)) = rest.first() {
             let run = rest.partition_point(|(e, _)| e == elem);
-            elem.encode(out);
-            put_varint(out, run as u64);
-            for (_, dot) in &rest[..run] {
-                table.encode_dot(dot, out);
+            match prev {
+                Some(p) => elem.encode_after(p, out),
+                None => elem.encode(out),
             }
+            let more = u64::from(run > 1);
+            put_varint(out, (table.index(&first.actor) as u64) << 1 | more);
+            put_varint(out, first.counter);
+            if run > 1 {
+                put_varint(out, (run - 1) as u64);
+                for (_, dot) in &rest[1..run] {
+                    table.encode_dot(dot, out);
+                }
+            }
+            prev = Some(elem);
             rest = &rest[run..];
         }
     }
 
     fn decode_store(table: &ActorTable<A>, reader: &mut Reader<'_>) -> Result<Self> {
-        let groups = read_count(reader, E::MIN_LEN + 3)?;
+        // An element takes at least one byte, its first dot at least two.
+        let groups = read_count(reader, 3)?;
         let mut entries: Vec<(E, Dot<A>)> = Vec::with_capacity(groups);
         for _ in 0..groups {
-            let elem = E::decode(reader)?;
+            let elem = match entries.last() {
+                Some((last, _)) => E::decode_after(last, reader)?,
+                None => E::decode(reader)?,
+            };
             if entries.last().is_some_and(|(last, _)| *last >= elem) {
                 return Err(DecodeError::Invalid("unsorted elements").into());
             }
-            let run = read_count(reader, 2)?;
-            if run == 0 {
-                return Err(DecodeError::Invalid("element without a dot").into());
-            }
-            let mut prev: Option<Dot<A>> = None;
-            for _ in 0..run {
+            let header = reader.varint()?;
+            let first = table.decode_dot_parts(header >> 1, reader)?;
+            let extra = if header & 1 == 1 {
+                let n = read_count(reader, 2)?;
+                if n == 0 {
+                    return Err(DecodeError::Invalid("empty dot continuation").into());
+                }
+                n
+            } else {
+                0
+            };
+            let mut prev = first.clone();
+            entries.push((elem.clone(), first));
+            for _ in 0..extra {
                 let dot = table.decode_dot(reader)?;
-                if prev.as_ref().is_some_and(|p| *p >= dot) {
+                if prev >= dot {
                     return Err(DecodeError::Invalid("unsorted dots").into());
                 }
-                prev = Some(dot.clone());
+                prev = dot.clone();
                 entries.push((elem.clone(), dot));
             }
         }
