@@ -294,3 +294,74 @@ impl<A: Ord + Clone + Codec> Codec for Digest<A> {
         Ok(Self { context, live })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn context_with_cloud_round_trips_compactly() {
+        let mut ctx = CausalContext::new();
+        ctx.insert_range(1u64, 1, 100_000);
+        ctx.insert_range(1u64, 100_010, 100_500);
+        ctx.insert(Dot::new(2u64, 7));
+        let table = ActorTable::from_sorted(context_actors(&ctx));
+        let mut out = Vec::new();
+        table.encode(&mut out);
+        encode_context(&ctx, &table, &mut out);
+        // Two actors of 8 bytes, then a handful of varints: runs, not dots.
+        assert!(out.len() < 40, "{} bytes", out.len());
+        let mut r = Reader::new(&out);
+        let table = ActorTable::<u64>::decode(&mut r).unwrap();
+        assert_eq!(decode_context(&table, &mut r).unwrap(), ctx);
+        r.finish().unwrap();
+    }
+
+    #[test]
+    fn hostile_run_lengths_cost_nothing() {
+        // One actor, base 0, one run of 2^62 dots: decodes as one range.
+        let mut out = Vec::new();
+        put_varint(&mut out, 1);
+        5u64.encode(&mut out);
+        put_varint(&mut out, 0);
+        put_varint(&mut out, 1);
+        put_varint(&mut out, 3);
+        put_varint(&mut out, 1 << 62);
+        let mut r = Reader::new(&out);
+        let table = ActorTable::<u64>::decode(&mut r).unwrap();
+        let ctx = decode_context(&table, &mut r).unwrap();
+        assert!(ctx.contains(&Dot::new(5, 1 << 40)));
+        assert_eq!(ctx.cloud_runs(), 1);
+    }
+
+    #[test]
+    fn adjacent_runs_are_rejected() {
+        let mut out = Vec::new();
+        put_varint(&mut out, 1);
+        9u64.encode(&mut out);
+        put_varint(&mut out, 2);
+        put_varint(&mut out, 1);
+        put_varint(&mut out, 0);
+        put_varint(&mut out, 1); // touches the first run: not canonical
+        put_varint(&mut out, 0);
+        assert!(DotRanges::<u64>::from_bytes(&out).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn dot_ranges_match_a_set(dots in proptest::collection::vec((0..3u64, 1..40u64), 0..60)) {
+            let dots: Vec<Dot<u64>> = dots.into_iter().map(|(a, c)| Dot::new(a, c)).collect();
+            let ranges = DotRanges::from_dots(&dots);
+            let set: std::collections::BTreeSet<_> = dots.iter().cloned().collect();
+            prop_assert_eq!(ranges.iter().collect::<std::collections::BTreeSet<_>>(), set.clone());
+            for a in 0..3u64 {
+                for c in 1..41u64 {
+                    let d = Dot::new(a, c);
+                    prop_assert_eq!(ranges.contains(&d), set.contains(&d));
+                }
+            }
+            prop_assert_eq!(DotRanges::from_bytes(&ranges.to_bytes()).unwrap(), ranges);
+        }
+    }
+}

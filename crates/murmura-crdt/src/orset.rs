@@ -396,3 +396,53 @@ where
         self.iter().cloned().collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeSet;
+
+    /// The packed join against the textbook dot-store join on sets of
+    /// (element, dot) pairs.
+    fn model(
+        a: &BTreeSet<(u64, Dot<u64>)>,
+        ca: &CausalContext<u64>,
+        b: &BTreeSet<(u64, Dot<u64>)>,
+        cb: &CausalContext<u64>,
+    ) -> Vec<(u64, Dot<u64>)> {
+        let mut out: BTreeSet<_> = a.intersection(b).cloned().collect();
+        out.extend(a.iter().filter(|(_, d)| !cb.contains(d)).cloned());
+        out.extend(b.iter().filter(|(_, d)| !ca.contains(d)).cloned());
+        out.into_iter().collect()
+    }
+
+    fn side() -> impl Strategy<Value = (BTreeSet<(u64, Dot<u64>)>, CausalContext<u64>)> {
+        proptest::collection::btree_set((0..8u64, 0..3u64, 1..12u64), 0..20).prop_flat_map(
+            |entries| {
+                let entries: BTreeSet<(u64, Dot<u64>)> = entries
+                    .into_iter()
+                    .map(|(e, a, c)| (e, Dot::new(a, c)))
+                    .collect();
+                let dots: Vec<Dot<u64>> = entries.iter().map(|(_, d)| *d).collect();
+                proptest::collection::vec((0..3u64, 1..12u64), 0..10).prop_map(move |extra| {
+                    let mut ctx: CausalContext<u64> = dots.iter().copied().collect();
+                    for (a, c) in extra {
+                        ctx.insert(Dot::new(a, c));
+                    }
+                    (entries.clone(), ctx)
+                })
+            },
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn packed_join_matches_model((a, ca) in side(), (b, cb) in side()) {
+            let mut packed = ElemDots { entries: a.iter().cloned().collect() };
+            let theirs = ElemDots { entries: b.iter().cloned().collect() };
+            packed.join(&ca, &theirs, &cb);
+            prop_assert_eq!(packed.entries, model(&a, &ca, &b, &cb));
+        }
+    }
+}
