@@ -1,27 +1,6 @@
 //! [`Causal`]: a dot store with its causal context — the state of every
 //! dot-based type — and what all of them share: join, join-decomposition
 //! anti-entropy, encoding, and causal-stability pruning.
-//!
-//! # Forgetting departed actors (causal-stability pruning)
-//!
-//! A causal context keeps one entry per actor that ever wrote. Once an
-//! actor has left for good, [`Causal::forget_actor`] drops its entry, but
-//! only when doing so cannot change any future merge:
-//!
-//! 1. the actor will never create another dot;
-//! 2. every live replica has seen every dot of that actor this replica has
-//!    seen (their [`Digest`]s' contexts cover them — the actor's history is
-//!    causally stable);
-//! 3. no replica — neither this one nor any live peer, per the same digests'
-//!    live sets — still holds a live dot of that actor;
-//! 4. the digests were taken after the actor left, and no message sent
-//!    before them is delivered afterwards (tag messages with an epoch).
-//!
-//! Condition 3 matters because a forgotten dot looks unseen: if a peer still
-//! held it, the next merge would resurrect an entry this replica removed.
-//! Conditions 1 and 4 are the caller's to guarantee; 2 and 3 are checked.
-//! Exchange the digests first and then let every replica forget: a replica
-//! that already forgot the actor can no longer vouch for its history.
 
 use crate::clock::CausalContext;
 use crate::codec::Codec;
@@ -91,9 +70,29 @@ where
         DotRanges::from_dots(&dots)
     }
 
-    /// Drops a departed actor's context entry; see the [module
-    /// docs](self) for the rule. `peers` holds a digest from every other
-    /// live replica. On error nothing changes.
+    /// Drops a departed actor's context entry. `peers` holds a digest from
+    /// every other live replica. On error nothing changes.
+    ///
+    /// # Forgetting departed actors (causal-stability pruning)
+    ///
+    /// A causal context keeps one entry per actor that ever wrote. Once an
+    /// actor has left for good, [`Causal::forget_actor`] drops its entry, but
+    /// only when doing so cannot change any future merge:
+    ///
+    /// 1. the actor will never create another dot;
+    /// 2. every live replica has seen every dot of that actor this replica has
+    ///    seen (their [`Digest`]s' contexts cover them — the actor's history is
+    ///    causally stable);
+    /// 3. no replica — neither this one nor any live peer, per the same digests'
+    ///    live sets — still holds a live dot of that actor;
+    /// 4. the digests were taken after the actor left, and no message sent
+    ///    before them is delivered afterwards (tag messages with an epoch).
+    ///
+    /// Condition 3 matters because a forgotten dot looks unseen: if a peer still
+    /// held it, the next merge would resurrect an entry this replica removed.
+    /// Conditions 1 and 4 are the caller's to guarantee; 2 and 3 are checked.
+    /// Exchange the digests first and then let every replica forget: a replica
+    /// that already forgot the actor can no longer vouch for its history.
     pub fn forget_actor(&mut self, actor: &A, peers: &[Digest<A>]) -> Result<()> {
         let mut live_here = false;
         self.store
