@@ -74,7 +74,7 @@ impl Codec for u64 {
         if gap == 0 {
             return Err(DecodeError::Invalid("repeated element").into());
         }
-        Ok(prev.checked_add(gap).ok_or(crate::Error::Overflow)?)
+        prev.checked_add(gap).ok_or(crate::Error::Overflow)
     }
 }
 
