@@ -195,3 +195,15 @@ impl<T: Codec> Codec for Option<T> {
         }
     }
 }
+
+/// Hybrid-logical-clock timestamps (for [`LwwRegister`](crate::LwwRegister)
+/// and [`LwwMap`](crate::LwwMap)) as their eight raw bytes.
+impl Codec for murmura_clock::Timestamp {
+    const MIN_LEN: usize = 8;
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.as_u64().to_le_bytes());
+    }
+    fn decode(reader: &mut Reader<'_>) -> Result<Self> {
+        Ok(Self::from_u64(reader.u64_le()?))
+    }
+}

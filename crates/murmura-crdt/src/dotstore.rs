@@ -124,6 +124,14 @@ impl<A: Ord + Clone + Codec + Debug> DotStore<A> for DotSet<A> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct DotFun<A: Ord, V> {
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_util"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(bound(
+            serialize = "A: serde::Serialize, V: serde::Serialize",
+            deserialize = "A: Ord + serde::Deserialize<'de>, V: serde::Deserialize<'de>"
+        ))
+    )]
     pub(crate) entries: BTreeMap<Dot<A>, V>,
 }
 

@@ -79,6 +79,8 @@ mod maxmap;
 mod orset;
 mod register;
 mod rwset;
+#[cfg(feature = "serde")]
+mod serde_util;
 mod traits;
 
 pub use bounded::{BoundedCounter, BoundedOp};

@@ -48,6 +48,14 @@ struct Node<V, A> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct List<V, A: Ord> {
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_util"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(bound(
+            serialize = "A: serde::Serialize, V: serde::Serialize",
+            deserialize = "A: Ord + serde::Deserialize<'de>, V: serde::Deserialize<'de>"
+        ))
+    )]
     nodes: BTreeMap<Dot<A>, Node<V, A>>,
     deleted: BTreeSet<Dot<A>>,
 }

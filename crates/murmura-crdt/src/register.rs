@@ -27,6 +27,18 @@ use std::fmt::Debug;
 /// let ab = a.merged(&b);
 /// assert_eq!(ab, b.merged(&a));
 /// assert_eq!(ab.get(), Some(&"b".to_string()));
+///
+/// // With hybrid-logical-clock timestamps from `murmura-clock`:
+/// use murmura_clock::Hlc;
+/// use murmura_core::time::ManualClock;
+/// use std::time::Duration;
+///
+/// let time = ManualClock::new(Duration::from_secs(1_700_000_000));
+/// let hlc = Hlc::with_clock(time);
+/// let mut reg = LwwRegister::new();
+/// reg.write(hlc.now(), 1u64, 1u64);
+/// reg.write(hlc.now(), 1u64, 2u64); // later stamp, same wall time
+/// assert_eq!(reg.get(), Some(&2));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]

@@ -6,4 +6,5 @@ mod harness;
 mod maps;
 mod pruning;
 mod registers;
+mod serde;
 mod sets;
