@@ -135,36 +135,56 @@ where
         }
         let seen_here = Seen::new(ctx);
         let seen_there = Seen::new(other_ctx);
-        let mine = std::mem::take(&mut self.entries);
+        // In place, from the back: their entries are appended as
+        // placeholders, the merged run is written downwards into the slack,
+        // then the unused front is drained. No second array is allocated, so
+        // a replica that merges repeatedly touches no fresh pages.
         let theirs = &other.entries;
-        let mut out = Vec::with_capacity(mine.len().max(theirs.len()));
-        let mut mine = mine.into_iter().peekable();
-        let mut j = 0;
-        while let (Some(a), Some(b)) = (mine.peek(), theirs.get(j)) {
-            match a.cmp(b) {
+        let (m, t) = (self.entries.len(), theirs.len());
+        self.entries.extend_from_slice(theirs);
+        let v = &mut self.entries;
+        let (mut r, mut j, mut w) = (m, t, m + t);
+        // Invariant: w - r >= j, so a write at w - 1 never lands on an unread
+        // entry of ours; slots in [r, w) hold placeholders or spent entries.
+        while r > 0 && j > 0 {
+            match v[r - 1].cmp(&theirs[j - 1]) {
                 std::cmp::Ordering::Equal => {
-                    out.extend(mine.next());
-                    j += 1;
-                }
-                std::cmp::Ordering::Less => {
-                    out.extend(mine.next().filter(|a| !seen_there.contains(&a.1)));
+                    r -= 1;
+                    j -= 1;
+                    w -= 1;
+                    v.swap(r, w);
                 }
                 std::cmp::Ordering::Greater => {
-                    if !seen_here.contains(&b.1) {
-                        out.push(b.clone());
+                    r -= 1;
+                    if !seen_there.contains(&v[r].1) {
+                        w -= 1;
+                        v.swap(r, w);
                     }
-                    j += 1;
+                }
+                std::cmp::Ordering::Less => {
+                    j -= 1;
+                    if !seen_here.contains(&theirs[j].1) {
+                        w -= 1;
+                        v[w] = theirs[j].clone();
+                    }
                 }
             }
         }
-        out.extend(mine.filter(|a| !seen_there.contains(&a.1)));
-        out.extend(
-            theirs[j..]
-                .iter()
-                .filter(|b| !seen_here.contains(&b.1))
-                .cloned(),
-        );
-        self.entries = out;
+        while r > 0 {
+            r -= 1;
+            if !seen_there.contains(&v[r].1) {
+                w -= 1;
+                v.swap(r, w);
+            }
+        }
+        while j > 0 {
+            j -= 1;
+            if !seen_here.contains(&theirs[j].1) {
+                w -= 1;
+                v[w] = theirs[j].clone();
+            }
+        }
+        v.drain(..w);
     }
 
     fn unseen_by(&self, ctx: &CausalContext<A>) -> Self {
