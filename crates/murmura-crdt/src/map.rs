@@ -3,7 +3,7 @@
 
 use crate::Result;
 use crate::causal::Causal;
-use crate::clock::CausalContext;
+use crate::clock::{CausalContext, Dot};
 use crate::codec::{Codec, read_count};
 use crate::dotstore::{DotFun, DotMap, DotStore, delegate_dot_store};
 use crate::register::LwwRegister;
@@ -222,18 +222,12 @@ impl<A: Ord + Clone + Codec + Debug> Causal<CounterDots<A>, A> {
         let dot = self.ctx.next_dot(actor.clone());
         let mut ctx = CausalContext::new();
         let mut total = 0i64;
-        let own: Vec<_> = self
-            .store
-            .0
-            .entries
-            .keys()
-            .filter(|d| d.actor == actor)
-            .cloned()
-            .collect();
-        for d in own {
-            if let Some(v) = self.store.0.entries.remove(&d) {
-                total = total.saturating_add(v);
-            }
+        // The actor's own earlier dots sort together, just below the new one.
+        let own = Dot::new(actor.clone(), 0)..dot.clone();
+        while let Some((d, v)) = self.store.0.entries.range(own.clone()).next() {
+            let d = d.clone();
+            total = total.saturating_add(*v);
+            self.store.0.entries.remove(&d);
             ctx.insert(d);
         }
         total = total.saturating_add(by);
