@@ -1,0 +1,3 @@
+//! The dots and causal contexts of `murmura-clock`, re-exported.
+
+pub use murmura_clock::{CausalContext, Dot};

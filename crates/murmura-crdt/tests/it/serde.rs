@@ -1,0 +1,68 @@
+//! serde support: JSON round trips, and hostile input is refused.
+#![cfg(feature = "serde")]
+
+use murmura_crdt::{CounterDots, GCounter, Lattice, List, LwwMap, MvRegister, ORMap, ORSet};
+
+#[test]
+fn json_round_trips() {
+    let mut set: ORSet<String, u64> = ORSet::new();
+    set.add(1, "a".into());
+    set.add(2, "b".into());
+    set.remove(&"a".into());
+    let back: ORSet<String, u64> =
+        serde_json::from_str(&serde_json::to_string(&set).unwrap()).unwrap();
+    assert_eq!(back, set);
+
+    let mut map: ORMap<u64, CounterDots<u64>, u64> = ORMap::new();
+    map.update(7, |c| c.inc(1, 3));
+    let back: ORMap<u64, CounterDots<u64>, u64> =
+        serde_json::from_str(&serde_json::to_string(&map).unwrap()).unwrap();
+    assert_eq!(back, map);
+
+    let mut reg: MvRegister<u64, u64> = MvRegister::new();
+    reg.write(1, 10);
+    let back: MvRegister<u64, u64> =
+        serde_json::from_str(&serde_json::to_string(&reg).unwrap()).unwrap();
+    assert_eq!(back, reg);
+
+    let mut lww = LwwMap::new();
+    lww.insert(1u64, 1u64, 1u64, 2u64);
+    let back: LwwMap<u64, u64, u64, u64> =
+        serde_json::from_str(&serde_json::to_string(&lww).unwrap()).unwrap();
+    assert_eq!(back, lww);
+
+    let mut g = GCounter::new();
+    g.inc(1u64, 2);
+    let mut list: List<u64, u64> = List::new();
+    list.insert(1, 0, 5).unwrap();
+    assert_eq!(
+        serde_json::from_str::<GCounter<u64>>(&serde_json::to_string(&g).unwrap()).unwrap(),
+        g
+    );
+    assert_eq!(
+        serde_json::from_str::<List<u64, u64>>(&serde_json::to_string(&list).unwrap()).unwrap(),
+        list
+    );
+}
+
+/// A live dot its own context has not seen would break the merge laws, so
+/// deserialisation refuses it.
+#[test]
+fn json_with_uncovered_dot_is_refused() {
+    let mut set: ORSet<u64, u64> = ORSet::new();
+    set.add(1, 5);
+    let mut other: ORSet<u64, u64> = ORSet::new();
+    other.add(1, 5);
+    other.add(1, 6);
+    // Splice the larger store into the smaller context.
+    let mut v: serde_json::Value = serde_json::to_value(&set).unwrap();
+    v["store"] = serde_json::to_value(other.store()).unwrap();
+    assert!(serde_json::from_value::<ORSet<u64, u64>>(v).is_err());
+    // Unsorted entries are put back in order rather than trusted.
+    let mut v: serde_json::Value = serde_json::to_value(&other).unwrap();
+    let entries = v["store"].as_array_mut().unwrap();
+    entries.reverse();
+    let back: ORSet<u64, u64> = serde_json::from_value(v).unwrap();
+    assert_eq!(back, other);
+    assert_eq!(back.merged(&other), other);
+}
