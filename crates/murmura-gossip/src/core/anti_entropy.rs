@@ -22,11 +22,12 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
         base.mul_f64(mult)
     }
 
-    pub(crate) fn push_pull_message(&mut self, reply: bool) -> Result<Vec<u8>> {
+    pub(crate) fn push_pull_message(&mut self, reply: bool, join: bool) -> Result<Vec<u8>> {
+        let app_state = self.handler.local_state(join);
         let max = self
             .config
             .max_stream_bytes
-            .saturating_sub(self.envelope.overhead() + 64);
+            .saturating_sub(self.envelope.overhead() + 64 + app_state.len());
         let mut members = Vec::new();
         let mut size = 0usize;
         // This member first, so it always fits.
@@ -53,9 +54,10 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
         }
         let msg = Message::PushPull(PushPull {
             from: self.me.clone(),
-            join: false,
+            join,
             reply,
             members,
+            app_state,
         });
         let plain = wire::encode_compound(&[msg]);
         self.stats.messages_sent += 1;
@@ -71,7 +73,7 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
         if !join && self.pending_push_pulls.len() >= self.config.max_concurrent_push_pull {
             return;
         }
-        let Ok(bytes) = self.push_pull_message(false) else {
+        let Ok(bytes) = self.push_pull_message(false, join) else {
             return;
         };
         self.stats.bytes_sent -= bytes.len() as u64; // counted again by push_transmit

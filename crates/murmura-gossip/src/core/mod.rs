@@ -496,8 +496,11 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
                         self.pending_push_pulls.retain(|(a, _)| a != &from);
                     }
                     self.merge_remote(now, &pp.from, pp.members);
+                    if !pp.app_state.is_empty() {
+                        self.handler.merge_remote_state(&pp.app_state, pp.join);
+                    }
                     if !pp.reply && reply.is_none() {
-                        reply = Some(self.push_pull_message(true)?);
+                        reply = Some(self.push_pull_message(true, pp.join)?);
                     }
                 }
                 other => self.dispatch(now, &from, other),

@@ -122,6 +122,8 @@ pub struct PushPull<A> {
     pub reply: bool,
     /// The sender's member table.
     pub members: Vec<MemberState<A>>,
+    /// Application state (see [`BroadcastHandler::local_state`](crate::BroadcastHandler::local_state)).
+    pub app_state: Vec<u8>,
 }
 
 /// Every message kind.
@@ -249,6 +251,7 @@ impl<A: Address> Message<A> {
                     out.push(s.state as u8);
                     put_bytes(out, &s.meta);
                 }
+                put_bytes(out, &m.app_state);
             }
         }
     }
@@ -336,6 +339,7 @@ impl<A: Address> Message<A> {
                     join: flags & 1 != 0,
                     reply: flags & 2 != 0,
                     members,
+                    app_state: r.length_prefixed()?.to_vec(),
                 })
             }
             _ => return Ok(None),
