@@ -64,6 +64,14 @@ pub enum Event<A> {
     Left(Member<A>),
     /// A suspected or failed member is alive again.
     Recovered(Member<A>),
+    /// An application message sent to this member with
+    /// [`Swim::send_reliable`].
+    Message {
+        /// The sender's name.
+        from: String,
+        /// Payload.
+        payload: Vec<u8>,
+    },
     /// A user broadcast new to this member.
     Broadcast {
         /// Invalidation key.
@@ -386,6 +394,30 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
         Ok(())
     }
 
+    /// Sends `payload` to the live member `to` over a stream: delivered
+    /// reliably (or reported failed by the runtime) and not limited to one
+    /// datagram — only by [`Config::max_stream_bytes`].
+    pub fn send_reliable(&mut self, to: &str, payload: impl Into<Vec<u8>>) -> Result<()> {
+        let addr = match self.members.get(to) {
+            Some(e) if !e.member.state.is_gone() && to != self.me => e.member.addr.clone(),
+            _ => return Err(Error::UnknownMember(to.to_owned())),
+        };
+        let msg = Message::<A>::Direct(wire::Direct {
+            from: self.me.clone(),
+            payload: payload.into(),
+        });
+        let bytes = self
+            .envelope
+            .seal(&wire::encode_compound(&[msg]), &mut self.rng)?;
+        self.stats.messages_sent += 1;
+        self.push_transmit(Transmit {
+            to: addr,
+            kind: TransmitKind::Stream,
+            bytes,
+        });
+        Ok(())
+    }
+
     /// The keyring, to rotate keys at run time.
     #[cfg(feature = "encryption")]
     #[cfg_attr(docsrs, doc(cfg(feature = "encryption")))]
@@ -478,9 +510,9 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
         Ok(())
     }
 
-    /// Handles one stream message from `from`: a push-pull request (the
-    /// returned bytes are the answer to send back) or the answer to one this
-    /// member sent (returns `None`).
+    /// Handles one stream message from `from`: a push-pull request or a
+    /// direct message (the returned bytes are the answer to send back), or
+    /// the answer to one this member sent (returns `None`).
     pub fn handle_stream(
         &mut self,
         now: Duration,
@@ -501,6 +533,19 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
                     }
                     if !pp.reply && reply.is_none() {
                         reply = Some(self.push_pull_message(true, pp.join)?);
+                    }
+                }
+                Message::Direct(d) => {
+                    self.push_event(Event::Message {
+                        from: d.from,
+                        payload: d.payload,
+                    });
+                    if reply.is_none() {
+                        // An empty compound acknowledges delivery.
+                        reply = Some(
+                            self.envelope
+                                .seal(&wire::encode_compound::<A>(&[]), &mut self.rng)?,
+                        );
                     }
                 }
                 other => self.dispatch(now, &from, other),

@@ -354,3 +354,36 @@ fn push_pull_carries_application_state_both_ways() {
     // The join flag travels with the request and its answer.
     assert_eq!((a.handler().merged_joins, b.handler().merged_joins), (1, 1));
 }
+
+#[test]
+fn direct_messages_travel_over_streams() {
+    let mut a = core("a", 1);
+    let mut b = core("b", 2);
+    assert!(matches!(
+        a.send_reliable("b", vec![1]),
+        Err(crate::Error::UnknownMember(_))
+    ));
+    b.join(T0, [1u64]);
+    let req = b.poll_transmit().unwrap();
+    let answer = a.handle_stream(T0, 2, &req.bytes).unwrap().unwrap();
+    b.handle_stream(T0, 1, &answer).unwrap();
+    while a.poll_event().is_some() {}
+    // Larger than any datagram.
+    a.send_reliable("b", vec![9u8; 100_000]).unwrap();
+    let t = a.poll_transmit().unwrap();
+    assert_eq!((t.to, t.kind), (2, TransmitKind::Stream));
+    let ack = b
+        .handle_stream(T0, 1, &t.bytes)
+        .unwrap()
+        .expect("delivery is acknowledged");
+    assert_eq!(a.handle_stream(T0, 2, &ack).unwrap(), None);
+    let got = std::iter::from_fn(|| b.poll_event()).find_map(|e| match e {
+        Event::Message { from, payload } => Some((from, payload.len())),
+        _ => None,
+    });
+    assert_eq!(got, Some(("a".to_owned(), 100_000)));
+    assert!(matches!(
+        a.send_reliable("a", vec![1]),
+        Err(crate::Error::UnknownMember(_))
+    ));
+}

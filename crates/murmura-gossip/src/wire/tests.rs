@@ -71,6 +71,7 @@ fn message<A: Address, S: Strategy<Value = A> + Clone + 'static>(
             .prop_map(|(name, incarnation)| Message::Leave(Leave { name, incarnation })),
         (bytes(32), bytes(200))
             .prop_map(|(key, payload)| Message::User(UserBroadcast { key, payload })),
+        (name(), bytes(300)).prop_map(|(from, payload)| Message::Direct(Direct { from, payload })),
         (
             name(),
             any::<bool>(),
