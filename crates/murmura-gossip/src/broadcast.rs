@@ -18,17 +18,42 @@ use std::collections::{HashSet, VecDeque};
 pub trait BroadcastHandler {
     /// Called once per user broadcast received.
     fn receive(&mut self, key: &[u8], payload: &[u8]) -> bool;
+
+    /// Application state sent along with each push-pull exchange (full-state
+    /// anti-entropy for what broadcasts may have missed). None by default.
+    fn local_state(&mut self, join: bool) -> Vec<u8> {
+        let _ = join;
+        Vec::new()
+    }
+
+    /// Receives a peer's [`local_state`](Self::local_state) (never called
+    /// with an empty one).
+    fn merge_remote_state(&mut self, state: &[u8], join: bool) {
+        let _ = (state, join);
+    }
 }
 
 impl<H: BroadcastHandler + ?Sized> BroadcastHandler for &mut H {
     fn receive(&mut self, key: &[u8], payload: &[u8]) -> bool {
         (**self).receive(key, payload)
     }
+    fn local_state(&mut self, join: bool) -> Vec<u8> {
+        (**self).local_state(join)
+    }
+    fn merge_remote_state(&mut self, state: &[u8], join: bool) {
+        (**self).merge_remote_state(state, join)
+    }
 }
 
 impl<H: BroadcastHandler + ?Sized> BroadcastHandler for Box<H> {
     fn receive(&mut self, key: &[u8], payload: &[u8]) -> bool {
         (**self).receive(key, payload)
+    }
+    fn local_state(&mut self, join: bool) -> Vec<u8> {
+        (**self).local_state(join)
+    }
+    fn merge_remote_state(&mut self, state: &[u8], join: bool) {
+        (**self).merge_remote_state(state, join)
     }
 }
 

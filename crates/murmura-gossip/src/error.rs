@@ -61,6 +61,9 @@ pub enum Error {
         /// Largest size that fits.
         max: usize,
     },
+    /// No live member has that name; nothing was sent.
+    #[error("no live member named {0:?}")]
+    UnknownMember(String),
     /// The member has left the cluster; the command was ignored.
     #[error("the member has left the cluster")]
     Left,

@@ -7,13 +7,15 @@
 //! in the manner of quinn-proto. The same core runs under the tokio runtime,
 //! in a simulator and in tests.
 
+mod anti_entropy;
+mod disseminate;
 mod probe;
 mod updates;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::time::Duration;
 
-use murmura_core::rng::{DefaultRng, Rng, RngCore};
+use murmura_core::rng::{DefaultRng, RngCore};
 
 use crate::address::Address;
 use crate::broadcast::{BroadcastHandler, SeenBroadcasts};
@@ -21,10 +23,8 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::health::{Awareness, Suspicion};
 use crate::member::{Member, State};
-use crate::queue::{TransmitQueue, retransmit_limit};
-use crate::wire::{
-    self, Alive, Envelope, MAX_KEY_LEN, MAX_NAME_LEN, MemberState, Message, PushPull, UserBroadcast,
-};
+use crate::queue::TransmitQueue;
+use crate::wire::{self, Alive, Envelope, MAX_KEY_LEN, MAX_NAME_LEN, Message, UserBroadcast};
 
 /// Bytes to send, and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +64,14 @@ pub enum Event<A> {
     Left(Member<A>),
     /// A suspected or failed member is alive again.
     Recovered(Member<A>),
+    /// An application message sent to this member with
+    /// [`Swim::send_reliable`].
+    Message {
+        /// The sender's name.
+        from: String,
+        /// Payload.
+        payload: Vec<u8>,
+    },
     /// A user broadcast new to this member.
     Broadcast {
         /// Invalidation key.
@@ -386,6 +394,30 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
         Ok(())
     }
 
+    /// Sends `payload` to the live member `to` over a stream: delivered
+    /// reliably (or reported failed by the runtime) and not limited to one
+    /// datagram — only by [`Config::max_stream_bytes`].
+    pub fn send_reliable(&mut self, to: &str, payload: impl Into<Vec<u8>>) -> Result<()> {
+        let addr = match self.members.get(to) {
+            Some(e) if !e.member.state.is_gone() && to != self.me => e.member.addr.clone(),
+            _ => return Err(Error::UnknownMember(to.to_owned())),
+        };
+        let msg = Message::<A>::Direct(wire::Direct {
+            from: self.me.clone(),
+            payload: payload.into(),
+        });
+        let bytes = self
+            .envelope
+            .seal(&wire::encode_compound(&[msg]), &mut self.rng)?;
+        self.stats.messages_sent += 1;
+        self.push_transmit(Transmit {
+            to: addr,
+            kind: TransmitKind::Stream,
+            bytes,
+        });
+        Ok(())
+    }
+
     /// The keyring, to rotate keys at run time.
     #[cfg(feature = "encryption")]
     #[cfg_attr(docsrs, doc(cfg(feature = "encryption")))]
@@ -478,9 +510,9 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
         Ok(())
     }
 
-    /// Handles one stream message from `from`: a push-pull request (the
-    /// returned bytes are the answer to send back) or the answer to one this
-    /// member sent (returns `None`).
+    /// Handles one stream message from `from`: a push-pull request or a
+    /// direct message (the returned bytes are the answer to send back), or
+    /// the answer to one this member sent (returns `None`).
     pub fn handle_stream(
         &mut self,
         now: Duration,
@@ -496,8 +528,24 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
                         self.pending_push_pulls.retain(|(a, _)| a != &from);
                     }
                     self.merge_remote(now, &pp.from, pp.members);
+                    if !pp.app_state.is_empty() {
+                        self.handler.merge_remote_state(&pp.app_state, pp.join);
+                    }
                     if !pp.reply && reply.is_none() {
-                        reply = Some(self.push_pull_message(true)?);
+                        reply = Some(self.push_pull_message(true, pp.join)?);
+                    }
+                }
+                Message::Direct(d) => {
+                    self.push_event(Event::Message {
+                        from: d.from,
+                        payload: d.payload,
+                    });
+                    if reply.is_none() {
+                        // An empty compound acknowledges delivery.
+                        reply = Some(
+                            self.envelope
+                                .seal(&wire::encode_compound::<A>(&[]), &mut self.rng)?,
+                        );
                     }
                 }
                 other => self.dispatch(now, &from, other),
@@ -603,7 +651,7 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
         self.events.push_back(e);
     }
 
-    fn push_transmit(&mut self, t: Transmit<A>) {
+    pub(crate) fn push_transmit(&mut self, t: Transmit<A>) {
         if self.transmits.len() >= MAX_TRANSMITS {
             self.transmits.pop_front();
         }
@@ -626,245 +674,6 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
             Err(_) => self.stats.dropped_malformed += 1,
         }
         result
-    }
-
-    /// Plain bytes available in one datagram.
-    pub(crate) fn datagram_budget(&self) -> usize {
-        self.config.mtu.saturating_sub(
-            self.envelope.overhead() + wire::compound_header_len(wire::MAX_COMPOUND),
-        )
-    }
-
-    /// Sends `primary` to `to` with as many queued updates as fit, sharing the
-    /// room fairly between membership news and user broadcasts.
-    pub(crate) fn send_datagram(&mut self, to: A, primary: &[Vec<u8>]) {
-        let budget = self.datagram_budget();
-        let mut parts: Vec<u8> = primary.concat();
-        let mut count = primary.len();
-        let mut room = budget.saturating_sub(parts.len());
-        let limit = retransmit_limit(self.config.retransmit_mult, self.live);
-        // Each kind may use half the room first; then either may use what is left.
-        let half = if self.user_updates.len() == 0 || self.member_updates.len() == 0 {
-            room
-        } else {
-            room / 2
-        };
-        let (used, n) = self.member_updates.fill(half, limit, &mut parts);
-        room -= used;
-        count += n;
-        let (used, n) = self.user_updates.fill(room, limit, &mut parts);
-        room -= used;
-        count += n;
-        if room > 16 && half < budget {
-            let (_, n) = self.member_updates.fill(room, limit, &mut parts);
-            count += n;
-        }
-        if count == 0 {
-            return;
-        }
-        let mut plain = Vec::with_capacity(parts.len() + 3);
-        murmura_core::codec::put_varint(&mut plain, count as u64);
-        plain.extend_from_slice(&parts);
-        self.stats.messages_sent += count as u64;
-        if let Ok(bytes) = self.envelope.seal(&plain, &mut self.rng) {
-            self.push_transmit(Transmit {
-                to,
-                kind: TransmitKind::Datagram,
-                bytes,
-            });
-        }
-    }
-
-    /// Piggyback-only datagrams to a few random members (and the recently dead).
-    fn gossip(&mut self, now: Duration) {
-        if self.member_updates.len() == 0 && self.user_updates.len() == 0 {
-            return;
-        }
-        let dead_window = self.config.gossip_to_the_dead_time;
-        let targets = self.random_members(self.config.gossip_nodes, |m| match m.state {
-            State::Alive | State::Suspect => true,
-            State::Dead => now.saturating_sub(m.state_changed) < dead_window,
-            State::Left => false,
-        });
-        for name in targets {
-            let addr = self.members[&name].member.addr.clone();
-            self.send_datagram(addr, &[]);
-        }
-    }
-
-    /// Up to `n` distinct random members other than this one matching `keep`.
-    pub(crate) fn random_members(
-        &mut self,
-        n: usize,
-        keep: impl Fn(&Member<A>) -> bool,
-    ) -> Vec<String> {
-        let mut out: Vec<String> = Vec::with_capacity(n);
-        if self.roster.is_empty() {
-            return out;
-        }
-        // Random tries, bounded, then a scan from a random start: O(n) when
-        // most members qualify, never worse than one pass.
-        for _ in 0..n * 4 {
-            if out.len() == n {
-                return out;
-            }
-            let name = &self.roster[self.rng.random_range(0..self.roster.len())];
-            if !out.contains(name) && keep(&self.members[name].member) {
-                out.push(name.clone());
-            }
-        }
-        let start = self.rng.random_range(0..self.roster.len());
-        for i in 0..self.roster.len() {
-            if out.len() == n {
-                break;
-            }
-            let name = &self.roster[(start + i) % self.roster.len()];
-            if !out.contains(name) && keep(&self.members[name].member) {
-                out.push(name.clone());
-            }
-        }
-        out
-    }
-
-    fn push_pull_interval(&self) -> Duration {
-        // memberlist's scaling: above 32 members, back off logarithmically.
-        let base = self.config.push_pull_interval;
-        if self.live <= 32 {
-            return base;
-        }
-        let mult = ((self.live as f64).log2() - 32f64.log2()).ceil() + 1.0;
-        base.mul_f64(mult)
-    }
-
-    fn push_pull_message(&mut self, reply: bool) -> Result<Vec<u8>> {
-        let max = self
-            .config
-            .max_stream_bytes
-            .saturating_sub(self.envelope.overhead() + 64);
-        let mut members = Vec::new();
-        let mut size = 0usize;
-        // This member first, so it always fits.
-        let mut names: Vec<&String> = Vec::with_capacity(self.members.len());
-        names.push(&self.me);
-        let mut others: Vec<&String> = self.members.keys().filter(|n| **n != self.me).collect();
-        // Sorted, so a run replays exactly from its seed.
-        others.sort_unstable();
-        names.extend(others);
-        for name in names.into_iter().take(self.config.max_push_pull_members) {
-            let m = &self.members[name].member;
-            let entry_size = m.name.len() + m.meta.len() + 40;
-            if size + entry_size > max {
-                break;
-            }
-            size += entry_size;
-            members.push(MemberState {
-                name: m.name.clone(),
-                addr: m.addr.clone(),
-                incarnation: m.incarnation,
-                state: m.state,
-                meta: m.meta.clone(),
-            });
-        }
-        let msg = Message::PushPull(PushPull {
-            from: self.me.clone(),
-            join: false,
-            reply,
-            members,
-        });
-        let plain = wire::encode_compound(&[msg]);
-        self.stats.messages_sent += 1;
-        let bytes = self.envelope.seal(&plain, &mut self.rng)?;
-        self.stats.bytes_sent += bytes.len() as u64;
-        Ok(bytes)
-    }
-
-    pub(crate) fn start_push_pull(&mut self, now: Duration, to: A, join: bool) {
-        if self.pending_push_pulls.iter().any(|(a, _)| a == &to) {
-            return;
-        }
-        if !join && self.pending_push_pulls.len() >= self.config.max_concurrent_push_pull {
-            return;
-        }
-        let Ok(bytes) = self.push_pull_message(false) else {
-            return;
-        };
-        self.stats.bytes_sent -= bytes.len() as u64; // counted again by push_transmit
-        self.stats.push_pulls += 1;
-        self.pending_push_pulls
-            .push((to.clone(), now + self.config.push_pull_timeout));
-        self.push_transmit(Transmit {
-            to,
-            kind: TransmitKind::Stream,
-            bytes,
-        });
-    }
-
-    /// Partition healing: reach out to one dead member and one seed.
-    fn reconnect(&mut self, now: Duration) {
-        let dead = self.random_members(1, |m| m.state == State::Dead).pop();
-        if let Some(name) = dead {
-            let addr = self.members[&name].member.addr.clone();
-            self.start_push_pull(now, addr, false);
-        }
-        if !self.seeds.is_empty() {
-            let seed = self.seeds[self.rng.random_range(0..self.seeds.len())].clone();
-            let known_live = self
-                .members
-                .values()
-                .filter(|e| !e.member.state.is_gone())
-                .any(|e| e.member.addr == seed);
-            // A seed we already see alive adds nothing unless we are alone.
-            if !known_live || self.live <= 1 {
-                self.start_push_pull(now, seed, false);
-            }
-        }
-    }
-
-    fn next_tombstone_expiry(&self) -> Option<Duration> {
-        let (at, name) = self.tombstones.front()?;
-        let m = &self.members.get(name)?.member;
-        Some(*at + self.retention(m.state))
-    }
-
-    fn retention(&self, state: State) -> Duration {
-        match state {
-            State::Left => self.config.left_retention,
-            _ => self.config.dead_retention,
-        }
-    }
-
-    fn reap_tombstones(&mut self, now: Duration) {
-        while let Some((at, name)) = self.tombstones.front().cloned() {
-            let gone = self.members.len() - self.live - usize::from(self.leaving);
-            let current = self.members.get(&name).is_some_and(|e| {
-                e.member.state.is_gone() && e.member.state_changed == at && name != self.me
-            });
-            if !current {
-                self.tombstones.pop_front();
-                continue;
-            }
-            let state = self.members[&name].member.state;
-            if at + self.retention(state) <= now || gone > self.config.max_tombstones {
-                self.tombstones.pop_front();
-                self.forget(&name);
-            } else {
-                break;
-            }
-        }
-    }
-
-    /// Removes a member completely.
-    pub(crate) fn forget(&mut self, name: &str) {
-        if self.members.remove(name).is_none() {
-            return;
-        }
-        self.suspects.remove(name);
-        if let Some(i) = self.roster_index.remove(name) {
-            self.roster.swap_remove(i);
-            if let Some(moved) = self.roster.get(i) {
-                self.roster_index.insert(moved.clone(), i);
-            }
-        }
     }
 }
 

@@ -301,3 +301,89 @@ fn piggyback_respects_the_mtu_and_shares_it() {
         Err(crate::Error::MetadataTooLarge { .. })
     ));
 }
+
+#[derive(Default)]
+struct Counter {
+    value: u64,
+    merged_joins: u32,
+}
+
+impl crate::BroadcastHandler for Counter {
+    fn receive(&mut self, _key: &[u8], _payload: &[u8]) -> bool {
+        true
+    }
+    fn local_state(&mut self, _join: bool) -> Vec<u8> {
+        self.value.to_le_bytes().to_vec()
+    }
+    fn merge_remote_state(&mut self, state: &[u8], join: bool) {
+        if let Ok(b) = <[u8; 8]>::try_from(state) {
+            self.value = self.value.max(u64::from_le_bytes(b));
+        }
+        self.merged_joins += u32::from(join);
+    }
+}
+
+#[test]
+fn push_pull_carries_application_state_both_ways() {
+    let mut a = Swim::with_handler(
+        "a",
+        1u64,
+        Config::local(),
+        seeded(1),
+        Counter::default(),
+        T0,
+    )
+    .unwrap();
+    let mut b = Swim::with_handler(
+        "b",
+        2u64,
+        Config::local(),
+        seeded(2),
+        Counter::default(),
+        T0,
+    )
+    .unwrap();
+    a.handler_mut().value = 40;
+    b.handler_mut().value = 2;
+    b.join(T0, [1u64]);
+    let req = b.poll_transmit().unwrap();
+    let answer = a.handle_stream(T0, 2, &req.bytes).unwrap().unwrap();
+    b.handle_stream(T0, 1, &answer).unwrap();
+    assert_eq!(b.handler().value, 40);
+    assert_eq!(a.handler().value, 40);
+    // The join flag travels with the request and its answer.
+    assert_eq!((a.handler().merged_joins, b.handler().merged_joins), (1, 1));
+}
+
+#[test]
+fn direct_messages_travel_over_streams() {
+    let mut a = core("a", 1);
+    let mut b = core("b", 2);
+    assert!(matches!(
+        a.send_reliable("b", vec![1]),
+        Err(crate::Error::UnknownMember(_))
+    ));
+    b.join(T0, [1u64]);
+    let req = b.poll_transmit().unwrap();
+    let answer = a.handle_stream(T0, 2, &req.bytes).unwrap().unwrap();
+    b.handle_stream(T0, 1, &answer).unwrap();
+    while a.poll_event().is_some() {}
+    // Larger than any datagram.
+    a.send_reliable("b", vec![9u8; 100_000]).unwrap();
+    let t = a.poll_transmit().unwrap();
+    assert_eq!((t.to, t.kind), (2, TransmitKind::Stream));
+    let ack = b
+        .handle_stream(T0, 1, &t.bytes)
+        .unwrap()
+        .expect("delivery is acknowledged");
+    assert_eq!(a.handle_stream(T0, 2, &ack).unwrap(), None);
+    let got = std::iter::from_fn(|| b.poll_event()).find_map(|e| match e {
+        Event::Message { from, payload } => Some((from, payload.len())),
+        _ => None,
+    });
+    assert_eq!(got, Some(("a".to_owned(), 100_000)));
+    assert!(matches!(
+        a.send_reliable("a", vec![1]),
+        Err(crate::Error::UnknownMember(_))
+    ));
+}

@@ -33,8 +33,8 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
                     });
                 }
             }
-            // Push-pull belongs on streams; a datagram carrying one is ignored.
-            Message::PushPull(_) => {}
+            // These belong on streams; a datagram carrying one is ignored.
+            Message::PushPull(_) | Message::Direct(_) => {}
         }
     }
 

@@ -152,6 +152,9 @@ impl Driver {
             Command::SetMetadata(meta, tx) => {
                 let _ = tx.send(self.core.set_metadata(now, meta));
             }
+            Command::SendReliable(to, payload, tx) => {
+                let _ = tx.send(self.core.send_reliable(&to, payload));
+            }
             Command::Broadcast(key, payload, tx) => {
                 let _ = tx.send(self.core.broadcast(key, payload));
             }
@@ -297,6 +300,9 @@ fn log_event(e: &Event<SocketAddr>) {
         Event::Failed(m) => tracing::warn!(member = %m.name, "member failed"),
         Event::Left(m) => tracing::info!(member = %m.name, "member left"),
         Event::Recovered(m) => tracing::info!(member = %m.name, "member recovered"),
+        Event::Message { from, payload } => {
+            tracing::debug!(%from, payload_len = payload.len(), "direct message received")
+        }
         Event::Broadcast { key, payload } => {
             tracing::debug!(
                 key_len = key.len(),

@@ -108,6 +108,7 @@ pub(crate) enum Command {
     Leave(oneshot::Sender<()>),
     SetMetadata(Vec<u8>, oneshot::Sender<Result<()>>),
     Broadcast(Vec<u8>, Vec<u8>, oneshot::Sender<Result<()>>),
+    SendReliable(String, Vec<u8>, oneshot::Sender<Result<()>>),
     Members(oneshot::Sender<Vec<Member<SocketAddr>>>),
     Stats(oneshot::Sender<RuntimeStats>),
     Health(oneshot::Sender<u32>),
@@ -188,6 +189,14 @@ impl Gossip {
     pub async fn broadcast(&self, key: impl Into<Vec<u8>>, payload: Vec<u8>) -> Result<()> {
         let key = key.into();
         self.ask(|tx| Command::Broadcast(key, payload, tx)).await?
+    }
+
+    /// Sends `payload` to the live member named `to` over TCP (it arrives as
+    /// [`Event::Message`]); for messages too large for gossip.
+    pub async fn send_reliable(&self, to: &str, payload: Vec<u8>) -> Result<()> {
+        let to = to.to_owned();
+        self.ask(|tx| Command::SendReliable(to, payload, tx))
+            .await?
     }
 
     /// A snapshot of every known member (tombstones included).

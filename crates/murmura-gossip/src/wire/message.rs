@@ -96,6 +96,16 @@ pub struct UserBroadcast {
     pub payload: Vec<u8>,
 }
 
+/// An application message for one member, sent over a stream (so it may be
+/// larger than a datagram).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Direct {
+    /// The sender's name.
+    pub from: String,
+    /// Payload.
+    pub payload: Vec<u8>,
+}
+
 /// One member's state in a push-pull exchange.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemberState<A> {
@@ -122,6 +132,8 @@ pub struct PushPull<A> {
     pub reply: bool,
     /// The sender's member table.
     pub members: Vec<MemberState<A>>,
+    /// Application state (see [`BroadcastHandler::local_state`](crate::BroadcastHandler::local_state)).
+    pub app_state: Vec<u8>,
 }
 
 /// Every message kind.
@@ -138,6 +150,7 @@ pub enum Message<A> {
     Leave(Leave),
     User(UserBroadcast),
     PushPull(PushPull<A>),
+    Direct(Direct),
 }
 
 const PING: u8 = 1;
@@ -150,6 +163,7 @@ const DEAD: u8 = 7;
 const LEAVE: u8 = 8;
 const USER: u8 = 9;
 const PUSH_PULL: u8 = 10;
+const DIRECT: u8 = 11;
 
 fn put_str(out: &mut Vec<u8>, s: &str) {
     put_bytes(out, s.as_bytes());
@@ -202,6 +216,7 @@ impl<A: Address> Message<A> {
             Message::Leave(_) => LEAVE,
             Message::User(_) => USER,
             Message::PushPull(_) => PUSH_PULL,
+            Message::Direct(_) => DIRECT,
         }
     }
 
@@ -238,6 +253,10 @@ impl<A: Address> Message<A> {
                 put_bytes(out, &m.key);
                 put_bytes(out, &m.payload);
             }
+            Message::Direct(m) => {
+                put_str(out, &m.from);
+                put_bytes(out, &m.payload);
+            }
             Message::PushPull(m) => {
                 put_str(out, &m.from);
                 out.push(u8::from(m.join) | (u8::from(m.reply) << 1));
@@ -249,6 +268,7 @@ impl<A: Address> Message<A> {
                     out.push(s.state as u8);
                     put_bytes(out, &s.meta);
                 }
+                put_bytes(out, &m.app_state);
             }
         }
     }
@@ -336,8 +356,13 @@ impl<A: Address> Message<A> {
                     join: flags & 1 != 0,
                     reply: flags & 2 != 0,
                     members,
+                    app_state: r.length_prefixed()?.to_vec(),
                 })
             }
+            DIRECT => Message::Direct(Direct {
+                from: read_name(&mut r)?,
+                payload: r.length_prefixed()?.to_vec(),
+            }),
             _ => return Ok(None),
         };
         r.finish()?;

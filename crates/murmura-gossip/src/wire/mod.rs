@@ -26,7 +26,7 @@ pub use envelope::{Envelope, PROTOCOL_VERSION};
 #[cfg_attr(docsrs, doc(cfg(feature = "encryption")))]
 pub use keyring::{KEY_LEN, Keyring, NONCE_LEN, TAG_LEN};
 pub use message::{
-    Accusation, Ack, Alive, Leave, MAX_COMPOUND, MAX_KEY_LEN, MAX_META_LEN, MAX_NAME_LEN,
+    Accusation, Ack, Alive, Direct, Leave, MAX_COMPOUND, MAX_KEY_LEN, MAX_META_LEN, MAX_NAME_LEN,
     MemberState, Message, Nack, Ping, PingReq, PushPull, UserBroadcast, compound_header_len,
     decode_compound, encode_compound, encode_compound_raw,
 };

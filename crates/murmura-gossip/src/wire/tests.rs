@@ -71,18 +71,23 @@ fn message<A: Address, S: Strategy<Value = A> + Clone + 'static>(
             .prop_map(|(name, incarnation)| Message::Leave(Leave { name, incarnation })),
         (bytes(32), bytes(200))
             .prop_map(|(key, payload)| Message::User(UserBroadcast { key, payload })),
+        (name(), bytes(300)).prop_map(|(from, payload)| Message::Direct(Direct { from, payload })),
         (
             name(),
             any::<bool>(),
             any::<bool>(),
-            proptest::collection::vec(member, 0..8)
+            proptest::collection::vec(member, 0..8),
+            bytes(64)
         )
-            .prop_map(|(from, join, reply, members)| Message::PushPull(PushPull {
-                from,
-                join,
-                reply,
-                members
-            })),
+            .prop_map(|(from, join, reply, members, app_state)| {
+                Message::PushPull(PushPull {
+                    from,
+                    join,
+                    reply,
+                    members,
+                    app_state,
+                })
+            }),
     ]
 }
 
@@ -286,4 +291,25 @@ proptest! {
         let at = cut.index(plain.len());
         prop_assert!(decode_compound::<u64>(&plain[..at]).is_err());
     }
+}
+
+#[test]
+fn golden_push_pull() {
+    let msg: Message<u64> = Message::PushPull(PushPull {
+        from: "a".into(),
+        join: true,
+        reply: false,
+        members: vec![MemberState {
+            name: "b".into(),
+            addr: 2,
+            incarnation: 3,
+            state: State::Suspect,
+            meta: b"m".to_vec(),
+        }],
+        app_state: b"s".to_vec(),
+    });
+    assert_eq!(
+        msg.to_bytes(),
+        [10, 13, 1, b'a', 1, 1, 1, b'b', 2, 3, 1, 1, b'm', 1, b's']
+    );
 }

@@ -120,6 +120,24 @@ async fn join_metadata_and_broadcast() {
         .expect("broadcast delivered");
         assert_eq!(got, b"v7");
     }
+    // A message too large for a datagram goes over TCP.
+    nodes[0]
+        .send_reliable("m3", vec![5u8; 200_000])
+        .await
+        .unwrap();
+    let direct = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match subs[3].recv().await {
+                Ok(Event::Message { from, payload }) => return (from, payload),
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+    })
+    .await
+    .expect("direct message delivered");
+    assert_eq!((direct.0.as_str(), direct.1.len()), ("m0", 200_000));
+
     let stats = nodes[0].stats().await.unwrap();
     assert!(stats.core.probes > 0 && stats.core.messages_received > 0 && stats.core.bytes_sent > 0);
     for g in &nodes {
