@@ -194,44 +194,28 @@ impl<A: Ord + Clone> VersionVector<A> {
         if j == b.len() {
             return;
         }
-        // `other` has actors we lack. Count them (taking maxima of shared
-        // actors on the way), then rebuild once at the exact size, moving
-        // our entries rather than cloning them.
-        let mut new = 0;
-        let (mut x, mut y) = (i, j);
-        while y < b.len() {
-            let Some(ours) = self.entries.get_mut(x) else {
-                new += b.len() - y;
-                break;
-            };
-            match ours.0.cmp(&b[y].0) {
-                Ordering::Less => x += 1,
-                Ordering::Equal => {
-                    ours.1 = ours.1.max(b[y].1);
-                    x += 1;
-                    y += 1;
-                }
-                Ordering::Greater => {
-                    new += 1;
-                    y += 1;
-                }
-            }
-        }
+        // `other` has actors we lack: rebuild once, moving our entries
+        // rather than cloning them, in a single pass from where we stopped.
         let old = std::mem::take(&mut self.entries);
-        let mut out: SmallVec<[(A, u64); 4]> = SmallVec::with_capacity(old.len() + new);
+        let mut out: SmallVec<[(A, u64); 4]> = SmallVec::with_capacity(old.len() + b.len() - j);
         // Every entry before `i` sorts before `b[j]`, so one pass from `j` places all.
         let mut y = j;
-        for entry in old {
+        for mut entry in old {
             while y < b.len() && b[y].0 < entry.0 {
                 out.push(b[y].clone());
                 y += 1;
             }
             if y < b.len() && b[y].0 == entry.0 {
+                entry.1 = entry.1.max(b[y].1);
                 y += 1;
             }
             out.push(entry);
         }
         out.extend(b[y..].iter().cloned());
+        // Many shared actors left the upper bound loose: give the slack back.
+        if out.capacity() - out.len() > out.len() / 4 {
+            out.shrink_to_fit();
+        }
         self.entries = out;
     }
 
