@@ -316,5 +316,81 @@ fn hlc(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, sizes, compare, merge, hlc);
+/// Paired A/B rounds: on this shared, loaded machine the CPU share drifts
+/// within seconds, so criterion rows measured one after another can differ
+/// by ±30 %. Alternating short rounds of ours, the peer and the floor and
+/// taking the median of per-round ratios cancels that drift.
+fn hlc_paired(_: &mut Criterion) {
+    const ROUNDS: usize = 60;
+    const OPS: u64 = 20_000;
+    let ours = Hlc::new();
+    let peer = uhlc::HLC::default();
+    let remote_ours = Hlc::new().now();
+    let remote_peer = uhlc::HLC::default().new_timestamp();
+    let ops: [(&str, &(dyn Fn() + Sync)); 5] = [
+        ("murmura now", &|| {
+            black_box(ours.now());
+        }),
+        ("uhlc now", &|| {
+            black_box(peer.new_timestamp());
+        }),
+        ("murmura update", &|| {
+            black_box(ours.update(black_box(remote_ours)).expect("within drift"));
+        }),
+        ("uhlc update", &|| {
+            black_box(
+                peer.update_with_timestamp(black_box(&remote_peer))
+                    .expect("within drift"),
+            );
+        }),
+        ("floor SystemTime::now", &|| {
+            black_box(SystemTime::now());
+        }),
+    ];
+    for threads in [1u64, 2] {
+        let mut per_op: Vec<Vec<f64>> = vec![Vec::new(); ops.len()];
+        for _ in 0..ROUNDS {
+            for (k, (_, op)) in ops.iter().enumerate() {
+                let elapsed = if threads == 1 {
+                    let start = Instant::now();
+                    for _ in 0..OPS {
+                        op();
+                    }
+                    start.elapsed()
+                } else {
+                    two_threads(OPS, op)
+                };
+                per_op[k].push(elapsed.as_nanos() as f64 / OPS as f64);
+            }
+        }
+        let median = |v: &mut Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let ratio = |a: usize, b: usize| {
+            let mut r: Vec<f64> = per_op[a]
+                .iter()
+                .zip(&per_op[b])
+                .map(|(x, y)| x / y)
+                .collect();
+            r.sort_by(f64::total_cmp);
+            (r[r.len() / 4], r[r.len() / 2], r[3 * r.len() / 4])
+        };
+        for (k, (name, _)) in ops.iter().enumerate() {
+            let mut v = per_op[k].clone();
+            println!(
+                "hlc_paired: {threads} thread(s) {name:>22}: median {:.1} ns/op",
+                median(&mut v)
+            );
+        }
+        for (label, a, b) in [("now", 0, 1), ("update", 2, 3), ("now vs floor", 0, 4)] {
+            let (p25, p50, p75) = ratio(a, b);
+            println!(
+                "hlc_paired: {threads} thread(s) {label:>12} ours/peer per-round ratio: median {p50:.3} (p25 {p25:.3}, p75 {p75:.3})"
+            );
+        }
+    }
+}
+
+criterion_group!(benches, sizes, hlc_paired, compare, merge, hlc);
 criterion_main!(benches);

@@ -273,7 +273,8 @@ impl<C: Clock> Hlc<C> {
     /// [`ClockError::ClockDrift`] if `received` is more than the configured
     /// drift ahead of local physical time, and [`ClockError::Exhausted`] if
     /// `received` is at or past [`LAST_TIMESTAMP`]; either way the clock is
-    /// unchanged.
+    /// unchanged. Like [`now`](Self::now), a clock that has itself reached
+    /// [`LAST_TIMESTAMP`] stays there.
     pub fn update(&self, received: Timestamp) -> Result<Timestamp> {
         let pt = millis(self.clock.now());
         let remote = received.physical_ms();
