@@ -482,6 +482,35 @@ mod loom_tests {
     }
 
     #[test]
+    fn loom_physical_time_moving_on_mixes_fast_and_slow_paths() {
+        loom::model(|| {
+            let time = ManualClock::new(Duration::from_millis(7));
+            let clock = Arc::new(Hlc::with_clock(time.clone()));
+            let first = clock.now();
+            let other = {
+                let clock = clock.clone();
+                loom::thread::spawn(move || {
+                    let a = clock.now();
+                    let b = clock.now();
+                    assert!(a < b);
+                    [a, b]
+                })
+            };
+            // Physical time moves on while the other thread issues timestamps:
+            // our next call takes the compare-and-swap path, theirs may not.
+            time.advance(Duration::from_millis(1));
+            let mine = clock.now();
+            assert!(mine >= Timestamp::from_parts(8, 0));
+            let [a, b] = other.join().unwrap();
+            let mut all = vec![first, a, b, mine];
+            assert!(all[1..].iter().all(|t| *t > first));
+            all.sort_unstable();
+            all.dedup();
+            assert_eq!(all.len(), 4);
+        });
+    }
+
+    #[test]
     fn loom_update_and_now_race_without_losing_order() {
         loom::model(|| {
             let clock = Arc::new(Hlc::with_clock(ManualClock::new(Duration::from_millis(7))));
