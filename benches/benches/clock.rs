@@ -269,10 +269,8 @@ fn hlc(c: &mut Criterion) {
     group.bench_function("update/1_thread/uhlc", |b| {
         b.iter(|| {
             k = (k + 1) & 1_023;
-            black_box(
-                peer.update_with_timestamp(&peer_in[k])
-                    .expect("within drift"),
-            )
+            peer.update_with_timestamp(&peer_in[k])
+                .expect("within drift")
         })
     });
     group.bench_function("now/2_threads/murmura", |b| {
@@ -306,15 +304,173 @@ fn hlc(c: &mut Criterion) {
     group.bench_function("update/2_threads/uhlc", |b| {
         b.iter_custom(|iters| {
             two_threads(iters, || {
-                black_box(
-                    peer.update_with_timestamp(&peer_in[7])
-                        .expect("within drift"),
-                );
+                peer.update_with_timestamp(&peer_in[7])
+                    .expect("within drift");
             })
         })
     });
     group.finish();
 }
 
-criterion_group!(benches, sizes, compare, merge, hlc);
+/// Paired A/B rounds: on this shared, loaded machine the CPU share drifts
+/// within seconds, so criterion rows measured one after another can differ
+/// by ±30 %. Alternating short rounds of ours, the peer and the floor and
+/// taking the median of per-round ratios cancels that drift.
+fn hlc_paired(_: &mut Criterion) {
+    const ROUNDS: usize = 60;
+    const OPS: u64 = 20_000;
+    let ours = Hlc::new();
+    let peer = uhlc::HLC::default();
+    let remote_ours = Hlc::new().now();
+    let remote_peer = uhlc::HLC::default().new_timestamp();
+    let ops: [(&str, &(dyn Fn() + Sync)); 5] = [
+        ("murmura now", &|| {
+            black_box(ours.now());
+        }),
+        ("uhlc now", &|| {
+            black_box(peer.new_timestamp());
+        }),
+        ("murmura update", &|| {
+            black_box(ours.update(black_box(remote_ours)).expect("within drift"));
+        }),
+        ("uhlc update", &|| {
+            peer.update_with_timestamp(black_box(&remote_peer))
+                .expect("within drift");
+        }),
+        ("floor SystemTime::now", &|| {
+            black_box(SystemTime::now());
+        }),
+    ];
+    for threads in [1u64, 2] {
+        let mut per_op: Vec<Vec<f64>> = vec![Vec::new(); ops.len()];
+        for _ in 0..ROUNDS {
+            for (k, (_, op)) in ops.iter().enumerate() {
+                let elapsed = if threads == 1 {
+                    let start = Instant::now();
+                    for _ in 0..OPS {
+                        op();
+                    }
+                    start.elapsed()
+                } else {
+                    two_threads(OPS, op)
+                };
+                per_op[k].push(elapsed.as_nanos() as f64 / OPS as f64);
+            }
+        }
+        let median = |v: &mut Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let ratio = |a: usize, b: usize| {
+            let mut r: Vec<f64> = per_op[a]
+                .iter()
+                .zip(&per_op[b])
+                .map(|(x, y)| x / y)
+                .collect();
+            r.sort_by(f64::total_cmp);
+            (r[r.len() / 4], r[r.len() / 2], r[3 * r.len() / 4])
+        };
+        for (k, (name, _)) in ops.iter().enumerate() {
+            let mut v = per_op[k].clone();
+            println!(
+                "hlc_paired: {threads} thread(s) {name:>22}: median {:.1} ns/op",
+                median(&mut v)
+            );
+        }
+        for (label, a, b) in [("now", 0, 1), ("update", 2, 3), ("now vs floor", 0, 4)] {
+            let (p25, p50, p75) = ratio(a, b);
+            println!(
+                "hlc_paired: {threads} thread(s) {label:>12} ours/peer per-round ratio: median {p50:.3} (p25 {p25:.3}, p75 {p75:.3})"
+            );
+        }
+    }
+}
+
+/// Times `reps` calls of `op` and returns nanoseconds per call.
+fn per_call(reps: usize, mut op: impl FnMut()) -> f64 {
+    let start = Instant::now();
+    for _ in 0..reps {
+        op();
+    }
+    start.elapsed().as_nanos() as f64 / reps as f64
+}
+
+/// Times `f` over each pre-built input (built outside the timing).
+fn per_input<T>(mut inputs: Vec<T>, mut f: impl FnMut(&mut T)) -> f64 {
+    let reps = inputs.len();
+    let start = Instant::now();
+    for input in &mut inputs {
+        f(input);
+    }
+    let ns = start.elapsed().as_nanos() as f64 / reps as f64;
+    drop(inputs);
+    ns
+}
+
+/// Paired A/B rounds for version vectors (see `hlc_paired` for why): each
+/// round times ours and both peers back to back on the same inputs.
+fn vv_paired(_: &mut Criterion) {
+    const ROUNDS: usize = 31;
+    let quartiles = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        (v[v.len() / 4], v[v.len() / 2], v[3 * v.len() / 4])
+    };
+    for kind in [
+        "compare_concurrent",
+        "compare_ordered",
+        "merge_same_actors",
+        "merge_half_new_actors",
+    ] {
+        for n in SIZES {
+            let (a, b) = match kind {
+                "compare_concurrent" | "merge_same_actors" => pair(n, true),
+                "compare_ordered" => pair(n, false),
+                _ => half_new_pair(n),
+            };
+            let reps = (100_000 / n).clamp(100, 5_000);
+            let mut times: [Vec<f64>; 3] = Default::default();
+            for _ in 0..ROUNDS {
+                let round = if kind.starts_with("compare") {
+                    [
+                        per_call(reps, || {
+                            black_box(black_box(&a.ours).causality(black_box(&b.ours)));
+                        }),
+                        per_call(reps, || {
+                            black_box(black_box(&a.vclock).partial_cmp(black_box(&b.vclock)));
+                        }),
+                        per_call(reps, || {
+                            black_box(black_box(&a.crdts).partial_cmp(black_box(&b.crdts)));
+                        }),
+                    ]
+                } else {
+                    [
+                        per_input(vec![a.ours.clone(); reps], |x| x.merge(black_box(&b.ours))),
+                        per_input(vec![a.vclock.clone(); reps], |x| {
+                            x.merge(black_box(&b.vclock))
+                        }),
+                        per_input(vec![(a.crdts.clone(), b.crdts.clone()); reps], |(x, y)| {
+                            crdts::CvRDT::merge(x, std::mem::take(y))
+                        }),
+                    ]
+                };
+                for (t, r) in times.iter_mut().zip(round) {
+                    t.push(r);
+                }
+            }
+            let ratios: Vec<f64> = (0..ROUNDS)
+                .map(|i| times[0][i] / times[1][i].min(times[2][i]))
+                .collect();
+            let (p25, p50, p75) = quartiles(ratios);
+            let med = |k: usize| quartiles(times[k].clone()).1;
+            println!(
+                "vv_paired: {kind:>22} {n:>5} actors: murmura {:>9.1} ns  vclock {:>9.1} ns  crdts {:>9.1} ns  ours/best-peer per round: median {p50:.3} (p25 {p25:.3}, p75 {p75:.3})",
+                med(0),
+                med(1),
+                med(2)
+            );
+        }
+    }
+}
+
+criterion_group!(benches, sizes, hlc_paired, vv_paired, compare, merge, hlc);
 criterion_main!(benches);

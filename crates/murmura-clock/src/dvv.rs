@@ -475,6 +475,13 @@ mod tests {
         a.update(&VersionVector::new(), 9, "b".into());
         a.anonymous.push("anon".into());
         let bytes = a.to_bytes();
+        // 2 entries | actor 3, counter 1, 1 value "a" | actor 9 (gap 5), counter 1, "b" | 1 anonymous "anon"
+        assert_eq!(
+            bytes,
+            [
+                2, 3, 1, 1, 1, b'a', 5, 1, 1, 1, b'b', 1, 4, b'a', b'n', b'o', b'n'
+            ]
+        );
         assert_eq!(Set::decode(&bytes), Ok(a));
         // one entry, counter 1, two values: more values than events
         assert!(Set::decode(&[1, 5, 1, 2, 0, 0, 0]).is_err());

@@ -116,13 +116,6 @@ impl Timestamp {
         reader.finish().map_err(ClockError::from)?;
         Ok(t)
     }
-
-    /// The timestamp a clock reading `physical_ms` would move to from `self`.
-    #[inline]
-    fn advance(self, physical_ms: u64) -> Option<Self> {
-        let floor = Self::from_parts(physical_ms, 0).0;
-        self.0.checked_add(1).map(|next| Self(next.max(floor)))
-    }
 }
 
 impl fmt::Debug for Timestamp {
@@ -142,6 +135,11 @@ impl From<Timestamp> for u64 {
         t.0
     }
 }
+
+/// The largest timestamp an [`Hlc`] issues, 2^32 below the top of the
+/// 64-bit range (in the year 10889). The headroom lets the clock's
+/// wait-free fast path increment without any risk of wrapping.
+pub const LAST_TIMESTAMP: Timestamp = Timestamp(u64::MAX - (1 << 32));
 
 /// Default tolerance for remote timestamps ahead of local time.
 pub const DEFAULT_MAX_DRIFT: Duration = Duration::from_millis(500);
@@ -236,8 +234,10 @@ impl<C: Clock> Hlc<C> {
 
     /// Starts the clock at `last` (for example the highest timestamp
     /// persisted before a restart), so it never reissues an older one.
+    /// Values past [`LAST_TIMESTAMP`] are clamped to it.
     pub fn starting_after(self, last: Timestamp) -> Self {
-        self.last.store(last.0, Ordering::Relaxed);
+        self.last
+            .store(last.min(LAST_TIMESTAMP).0, Ordering::Relaxed);
         self
     }
 
@@ -258,16 +258,12 @@ impl<C: Clock> Hlc<C> {
     }
 
     /// A timestamp for a local or send event, greater than every timestamp
-    /// this clock has issued or received. At the very end of the 64-bit
-    /// range it saturates at [`Timestamp::MAX`].
+    /// this clock has issued or received. Should the clock ever reach
+    /// [`LAST_TIMESTAMP`] it stays there.
     #[inline]
     pub fn now(&self) -> Timestamp {
         let pt = millis(self.clock.now());
-        if let Some(t) = self.bump_if_ahead_of(Timestamp::from_parts(pt, 0)) {
-            return t;
-        }
-        self.advance(|last| Some(last.advance(pt).unwrap_or(Timestamp::MAX)))
-            .unwrap_or(Timestamp::MAX)
+        self.tick(Timestamp::from_parts(pt, 0))
     }
 
     /// A timestamp for receiving a message stamped `received`: greater than
@@ -276,7 +272,9 @@ impl<C: Clock> Hlc<C> {
     /// # Errors
     /// [`ClockError::ClockDrift`] if `received` is more than the configured
     /// drift ahead of local physical time, and [`ClockError::Exhausted`] if
-    /// `received` is the largest timestamp; either way the clock is unchanged.
+    /// `received` is at or past [`LAST_TIMESTAMP`]; either way the clock is
+    /// unchanged. Like [`now`](Self::now), a clock that has itself reached
+    /// [`LAST_TIMESTAMP`] stays there.
     pub fn update(&self, received: Timestamp) -> Result<Timestamp> {
         let pt = millis(self.clock.now());
         let remote = received.physical_ms();
@@ -286,44 +284,39 @@ impl<C: Clock> Hlc<C> {
                 max_drift_ms: self.max_drift_ms,
             });
         }
-        let floor = Timestamp::from_parts(pt, 0).max(received);
-        if let Some(t) = self.bump_if_ahead_of(floor) {
-            return Ok(t);
+        if received >= LAST_TIMESTAMP {
+            return Err(ClockError::Exhausted);
         }
-        self.advance(|last| last.max(received).advance(pt))
-            .ok_or(ClockError::Exhausted)
+        let floor = Timestamp::from_parts(pt, 0).max(Timestamp(received.0 + 1));
+        Ok(self.tick(floor))
     }
 
-    /// The common case: the clock is already at or past `floor` (physical
-    /// time has not moved on since the last timestamp, and any received one
-    /// is older), so the next timestamp is simply one more — a single
-    /// `fetch_add` that never retries however many threads contend.
+    /// Issues `max(floor, last + 1)` (capped at [`LAST_TIMESTAMP`]).
     #[inline]
-    fn bump_if_ahead_of(&self, floor: Timestamp) -> Option<Timestamp> {
-        // Far from the top of the range, so concurrent increments cannot wrap.
-        const HEADROOM: u64 = u64::MAX - (1 << 32);
-        let current = self.last.load(Ordering::Acquire);
-        if floor.0 <= current && current < HEADROOM {
-            // Any value seen by the add is >= current >= floor, so add + 1
-            // is exactly max(floor, previous + 1).
-            return Some(Timestamp(self.last.fetch_add(1, Ordering::AcqRel) + 1));
+    fn tick(&self, floor: Timestamp) -> Timestamp {
+        let floor = floor.min(LAST_TIMESTAMP);
+        // Common case: physical time has not moved past the last timestamp
+        // (many events per millisecond, or a received timestamp that is
+        // older), so the answer is simply one more. A single `fetch_add`:
+        // wait-free, one cache-line transfer under contention, no retries.
+        let previous = self.last.fetch_add(1, Ordering::AcqRel);
+        if previous < LAST_TIMESTAMP.0 && previous + 1 >= floor.0 {
+            return Timestamp(previous + 1);
         }
-        None
-    }
-
-    /// Compare-and-swap loop: `step` maps the current value to the next.
-    #[inline]
-    fn advance(&self, step: impl Fn(Timestamp) -> Option<Timestamp>) -> Option<Timestamp> {
+        // Physical time moved on (the increment above is simply skipped),
+        // or the clock is exhausted: compare-and-swap to the exact value.
+        // Capping at LAST_TIMESTAMP keeps the value far enough below
+        // u64::MAX that the increments above can never wrap it.
         let mut current = self.last.load(Ordering::Acquire);
         loop {
-            let next = step(Timestamp(current))?;
+            let next = current.saturating_add(1).max(floor.0).min(LAST_TIMESTAMP.0);
             match self.last.compare_exchange_weak(
                 current,
-                next.0,
+                next,
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {
-                Ok(_) => return Some(next),
+                Ok(_) => return Timestamp(next),
                 Err(seen) => {
                     current = seen;
                     murmura_core::sync::spin_hint();
@@ -391,9 +384,17 @@ mod tests {
         let (_, clock) = manual(0);
         let clock = clock.with_max_drift(Duration::MAX);
         assert_eq!(clock.update(Timestamp::MAX), Err(ClockError::Exhausted));
+        assert_eq!(clock.update(LAST_TIMESTAMP), Err(ClockError::Exhausted));
         assert_eq!(clock.last(), Timestamp::ZERO);
+        let just_before = Timestamp::from_u64(LAST_TIMESTAMP.as_u64() - 1);
+        assert_eq!(clock.update(just_before), Ok(LAST_TIMESTAMP));
+        // Exhausted: stays at the last timestamp and never wraps.
+        for _ in 0..3 {
+            assert_eq!(clock.now(), LAST_TIMESTAMP);
+        }
         let clock = clock.starting_after(Timestamp::MAX);
-        assert_eq!(clock.now(), Timestamp::MAX);
+        assert_eq!(clock.last(), LAST_TIMESTAMP);
+        assert_eq!(clock.now(), LAST_TIMESTAMP);
     }
 
     #[test]
@@ -474,6 +475,35 @@ mod loom_tests {
                 .collect();
             let last = clock.last();
             assert!(all.iter().all(|t| *t <= last));
+            all.sort_unstable();
+            all.dedup();
+            assert_eq!(all.len(), 4);
+        });
+    }
+
+    #[test]
+    fn loom_physical_time_moving_on_mixes_fast_and_slow_paths() {
+        loom::model(|| {
+            let time = ManualClock::new(Duration::from_millis(7));
+            let clock = Arc::new(Hlc::with_clock(time.clone()));
+            let first = clock.now();
+            let other = {
+                let clock = clock.clone();
+                loom::thread::spawn(move || {
+                    let a = clock.now();
+                    let b = clock.now();
+                    assert!(a < b);
+                    [a, b]
+                })
+            };
+            // Physical time moves on while the other thread issues timestamps:
+            // our next call takes the compare-and-swap path, theirs may not.
+            time.advance(Duration::from_millis(1));
+            let mine = clock.now();
+            assert!(mine >= Timestamp::from_parts(8, 0));
+            let [a, b] = other.join().unwrap();
+            let mut all = vec![first, a, b, mine];
+            assert!(all[1..].iter().all(|t| *t > first));
             all.sort_unstable();
             all.dedup();
             assert_eq!(all.len(), 4);

@@ -194,44 +194,28 @@ impl<A: Ord + Clone> VersionVector<A> {
         if j == b.len() {
             return;
         }
-        // `other` has actors we lack. Count them (taking maxima of shared
-        // actors on the way), then rebuild once at the exact size, moving
-        // our entries rather than cloning them.
-        let mut new = 0;
-        let (mut x, mut y) = (i, j);
-        while y < b.len() {
-            let Some(ours) = self.entries.get_mut(x) else {
-                new += b.len() - y;
-                break;
-            };
-            match ours.0.cmp(&b[y].0) {
-                Ordering::Less => x += 1,
-                Ordering::Equal => {
-                    ours.1 = ours.1.max(b[y].1);
-                    x += 1;
-                    y += 1;
-                }
-                Ordering::Greater => {
-                    new += 1;
-                    y += 1;
-                }
-            }
-        }
+        // `other` has actors we lack: rebuild once, moving our entries
+        // rather than cloning them, in a single pass from where we stopped.
         let old = std::mem::take(&mut self.entries);
-        let mut out: SmallVec<[(A, u64); 4]> = SmallVec::with_capacity(old.len() + new);
+        let mut out: SmallVec<[(A, u64); 4]> = SmallVec::with_capacity(old.len() + b.len() - j);
         // Every entry before `i` sorts before `b[j]`, so one pass from `j` places all.
         let mut y = j;
-        for entry in old {
+        for mut entry in old {
             while y < b.len() && b[y].0 < entry.0 {
                 out.push(b[y].clone());
                 y += 1;
             }
             if y < b.len() && b[y].0 == entry.0 {
+                entry.1 = entry.1.max(b[y].1);
                 y += 1;
             }
             out.push(entry);
         }
         out.extend(b[y..].iter().cloned());
+        // Many shared actors left the upper bound loose: give the slack back.
+        if out.capacity() - out.len() > out.len() / 4 {
+            out.shrink_to_fit();
+        }
         self.entries = out;
     }
 
@@ -239,9 +223,29 @@ impl<A: Ord + Clone> VersionVector<A> {
     pub fn causality(&self, other: &Self) -> Causality {
         let (a, b) = (&self.entries[..], &other.entries[..]);
         let (mut self_ahead, mut other_ahead) = (false, false);
-        // Lockstep over a shared actor prefix: no branches on order.
+        // Lockstep over a shared actor prefix, a chunk at a time with no
+        // data-dependent branches inside a chunk; a chunk whose actors differ
+        // is redone one entry at a time below.
+        const CHUNK: usize = 8;
         let n = a.len().min(b.len());
         let mut i = 0;
+        for (xs, ys) in a[..n].chunks_exact(CHUNK).zip(b[..n].chunks_exact(CHUNK)) {
+            let (mut differ, mut ahead, mut behind) = (false, false, false);
+            for (x, y) in xs.iter().zip(ys) {
+                differ |= x.0 != y.0;
+                ahead |= x.1 > y.1;
+                behind |= x.1 < y.1;
+            }
+            if differ {
+                break;
+            }
+            self_ahead |= ahead;
+            other_ahead |= behind;
+            if self_ahead && other_ahead {
+                return Causality::Concurrent;
+            }
+            i += CHUNK;
+        }
         while i < n {
             let (x, y) = (&a[i], &b[i]);
             if x.0 != y.0 {
