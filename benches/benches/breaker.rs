@@ -129,6 +129,10 @@ fn rows() -> Vec<(&'static str, Box<dyn Guarded>)> {
             Box::new(ours(WindowKind::Count { size: 100 }, 1)),
         ),
         (
+            "murmura/consecutive",
+            Box::new(ours(WindowKind::Consecutive { threshold: 3 }, 1)),
+        ),
+        (
             "murmura/time10s",
             Box::new(ours(WindowKind::Time { seconds: 10 }, 1)),
         ),
