@@ -14,11 +14,12 @@ def median(group, row):
 
 rows = ["floor/direct", "floor/atomic_load", "floor/fetch_add", "murmura/count100",
         "murmura/consecutive", "murmura/time10s", "murmura/time10s_sample16",
-        "recloser/count100", "failsafe/time10s", "failsafe/consecutive"]
+        "murmura/time10s_coarse", "recloser/count100", "failsafe/time10s", "failsafe/consecutive"]
 pairs = [("murmura/count100", "recloser/count100"),
          ("murmura/consecutive", "failsafe/consecutive"),
          ("murmura/time10s", "failsafe/time10s"),
-         ("murmura/time10s_sample16", "failsafe/time10s")]
+         ("murmura/time10s_sample16", "failsafe/time10s"),
+         ("murmura/time10s_coarse", "failsafe/time10s")]
 peers = ["recloser/count100", "failsafe/time10s", "failsafe/consecutive"]
 for g in ["breaker_happy_1t", "breaker_happy_2t"]:
     m = {r: median(g, r) for r in rows}

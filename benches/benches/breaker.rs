@@ -87,6 +87,17 @@ fn ours(window: WindowKind, sample_every: u32) -> Ours<murmura::core::time::Syst
     Ours(CircuitBreaker::new("bench", config))
 }
 
+fn ours_coarse(window: WindowKind) -> Ours<murmura::breaker::CoarseClock> {
+    let config = Config::builder()
+        .wait_in_open(Duration::from_secs(3_600))
+        .window(window)
+        .minimum_calls(100)
+        .build()
+        .expect("valid config");
+    let clock = murmura::breaker::CoarseClock::new(Duration::from_millis(1));
+    Ours(CircuitBreaker::with_clock("bench", config, clock))
+}
+
 fn recloser_breaker(open_wait: Duration) -> Recloser {
     Recloser(
         recloser::Recloser::custom()
@@ -139,6 +150,10 @@ fn rows() -> Vec<(&'static str, Box<dyn Guarded>)> {
         (
             "murmura/time10s_sample16",
             Box::new(ours(WindowKind::Time { seconds: 10 }, 16)),
+        ),
+        (
+            "murmura/time10s_coarse",
+            Box::new(ours_coarse(WindowKind::Time { seconds: 10 })),
         ),
         ("recloser/count100", Box::new(recloser_breaker(hour))),
         ("failsafe/time10s", Box::new(failsafe_time_window(hour))),
