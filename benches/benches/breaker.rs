@@ -216,6 +216,8 @@ fn rejected(c: &mut Criterion) {
     let hour = Duration::from_secs(3_600);
     let murmura = ours(WindowKind::Count { size: 100 }, 1);
     murmura.0.transition_to_open();
+    let coarse = ours_coarse(WindowKind::Count { size: 100 });
+    coarse.0.transition_to_open();
     let rec = recloser_breaker(hour);
     let fs = failsafe_consecutive(hour);
     for _ in 0..200 {
@@ -228,6 +230,7 @@ fn rejected(c: &mut Criterion) {
     let rows: Vec<(&str, Box<dyn Guarded>)> = vec![
         ("floor/direct", Box::new(Direct)),
         ("murmura/open", Box::new(murmura)),
+        ("murmura/open_coarse_clock", Box::new(coarse)),
         ("recloser/open", Box::new(rec)),
         ("failsafe/open", Box::new(fs)),
     ];
