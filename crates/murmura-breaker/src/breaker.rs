@@ -174,7 +174,7 @@ impl<C: Clock> CircuitBreaker<C> {
             Some(seed) => DefaultRng::seed_from_u64(seed),
             None => murmura_core::rng::from_entropy(),
         };
-        let stripes = stripe_count();
+        let stripes = config.stripes.map_or_else(stripe_count, |n| n as usize);
         Self {
             word: Padded(AtomicU64::new(
                 Word {

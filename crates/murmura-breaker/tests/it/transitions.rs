@@ -465,3 +465,26 @@ fn real_threads_take_exactly_k_trials_and_leave_a_consistent_window() {
     assert!(m.failed_calls <= 64);
     assert_eq!(b.state(), State::Closed, "minimum calls never reached");
 }
+
+#[test]
+fn one_stripe_time_window_still_counts_every_thread() {
+    use murmura_breaker::CircuitBreaker;
+    let clock = murmura_core::time::ManualClock::new(secs(50));
+    let config = Config::builder()
+        .window(WindowKind::Time { seconds: 2 })
+        .minimum_calls(10_000)
+        .stripes(1)
+        .build()
+        .expect("valid");
+    let b = CircuitBreaker::with_clock("one-stripe", config, clock);
+    std::thread::scope(|s| {
+        for _ in 0..3 {
+            s.spawn(|| {
+                for _ in 0..1_000 {
+                    let _ = b.call(|| Ok::<_, ()>(()));
+                }
+            });
+        }
+    });
+    assert_eq!(b.metrics().buffered_calls, 3_000);
+}
