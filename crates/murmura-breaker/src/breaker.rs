@@ -134,7 +134,9 @@ mod trials {
 }
 use trials::Trials;
 
-/// A snapshot of a breaker's state and window.
+/// A snapshot of a breaker's state and window. For a consecutive-failures
+/// window the "window" is the current run of failures, so `buffered_calls`
+/// and `failed_calls` both count that run.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
