@@ -19,6 +19,9 @@ const LINE_WORDS: usize = 16;
 
 #[derive(Debug)]
 pub(crate) struct TimeWindow {
+    /// Window length in seconds: buckets younger than this count.
+    seconds: u64,
+    /// Ring length: a power of two ≥ `seconds`, so a slot is a mask, not a division.
     buckets: u64,
     sample_every: u64,
     stripes: usize,
@@ -42,9 +45,10 @@ fn age(now: u64, tag: u64) -> u64 {
 
 impl TimeWindow {
     pub(crate) fn new(seconds: u32, stripes: usize, sample_every: u32, now_nanos: u64) -> Self {
-        let buckets = seconds as usize;
+        let buckets = (seconds as usize).next_power_of_two();
         let stride = (3 * buckets + 1).next_multiple_of(LINE_WORDS) + LINE_WORDS;
         let w = Self {
+            seconds: u64::from(seconds),
             buckets: buckets as u64,
             sample_every: u64::from(sample_every),
             stripes,
@@ -56,7 +60,7 @@ impl TimeWindow {
     }
 
     fn counter(&self, stripe: usize, epoch: u64, which: usize) -> &AtomicU64 {
-        let slot = (epoch % self.buckets) as usize;
+        let slot = (epoch & (self.buckets - 1)) as usize;
         &self.words[stripe * self.stride + slot * 3 + which]
     }
 
@@ -72,7 +76,9 @@ impl TimeWindow {
             self.cached_epoch(stripe).load(Ordering::Relaxed)
         } else {
             let e = epoch(now());
-            self.remember(stripe, e);
+            if self.sample_every > 1 {
+                self.remember(stripe, e);
+            }
             e
         };
         let calls = bump(self.counter(stripe, e, 0), e);
@@ -102,7 +108,7 @@ impl TimeWindow {
                 for (which, sum) in sums.iter_mut().enumerate() {
                     let w =
                         self.words[stripe * self.stride + slot * 3 + which].load(Ordering::Acquire);
-                    if age(e, w >> COUNT_BITS) < self.buckets {
+                    if age(e, w >> COUNT_BITS) < self.seconds {
                         *sum += w & COUNT_MASK;
                     }
                 }
@@ -117,7 +123,7 @@ impl TimeWindow {
 
     pub(crate) fn reset(&self, now_nanos: u64) {
         let e = epoch(now_nanos);
-        // Tagged one window-length ago: expired from the start.
+        // Tagged one ring-length ago: expired from the start.
         let expired = tag_of(e.wrapping_sub(self.buckets)) << COUNT_BITS;
         for stripe in 0..self.stripes {
             for i in 0..3 * self.buckets as usize {
