@@ -4,7 +4,11 @@
 //!
 //! The model covers count, time and consecutive windows, slow calls, fixed
 //! and jittered exponential backoff, half-open trials (held, finished,
-//! dropped, late), the half-open time limit and ramp-up.
+//! dropped, late), the half-open time limit, ramp-up, and manual transitions
+//! into every state (disabled, metrics-only and forced-open included). After
+//! every step the window's contents (calls, failures, slow calls in the
+//! metrics) must match too, so an outcome counted where it does not belong
+//! is caught even when it changes no decision yet.
 
 use murmura_breaker::{
     Backoff, CircuitBreaker, Config, Error, Outcome, Permit, RampUp, State, WindowKind,
@@ -30,6 +34,12 @@ enum Op {
     Finish {
         outcome: Outcome,
         drop: bool,
+    },
+    /// A manual transition (`State::Closed` twice over: `reset` or
+    /// `transition_to_closed`, chosen by `reset`).
+    Force {
+        to: State,
+        reset: bool,
     },
 }
 
@@ -75,6 +85,8 @@ impl Setup {
 enum Lane {
     Window,
     Trial,
+    /// Disabled: admitted, recorded nowhere.
+    Free,
 }
 
 /// The reference: the textbook state machine, with a plain list as window.
@@ -157,7 +169,8 @@ impl Model {
                 self.ramp_start = now;
                 self.ramp_calls = 0;
             }
-            _ => unreachable!("the model never goes to {to:?}"),
+            State::MetricsOnly => self.reset_window(),
+            State::Disabled | State::ForcedOpen => {}
         }
     }
 
@@ -170,7 +183,9 @@ impl Model {
     fn admit(&mut self, now: u64) -> Result<(Lane, u64), Option<Duration>> {
         loop {
             match self.state {
-                State::Closed => return Ok((Lane::Window, self.epoch)),
+                State::Closed | State::MetricsOnly => return Ok((Lane::Window, self.epoch)),
+                State::Disabled => return Ok((Lane::Free, self.epoch)),
+                State::ForcedOpen => return Err(None),
                 State::Open => {
                     if now < self.open_until {
                         return Err(Some(Duration::from_nanos(self.open_until - now)));
@@ -211,7 +226,6 @@ impl Model {
                     }
                     return Ok((Lane::Window, self.epoch));
                 }
-                other => unreachable!("the model never reaches {other:?}"),
             }
         }
     }
@@ -244,6 +258,14 @@ impl Model {
         }
     }
 
+    /// (calls, failed, slow) as the breaker's metrics report them.
+    fn window_metrics(&self, now: u64) -> (u64, u64, u64) {
+        match self.s.window {
+            WindowKind::Consecutive { .. } => (self.run, self.run, 0),
+            _ => self.in_window(now),
+        }
+    }
+
     fn release(&mut self, lane: Lane, epoch: u64) {
         if lane == Lane::Trial && epoch == self.epoch && self.in_flight > 0 {
             self.in_flight -= 1;
@@ -256,6 +278,7 @@ impl Model {
             || (slow && outcome == Outcome::Success && self.s.slow_is_failure);
         let rate = |x: u64, n: u64| x as f64 * 100.0 / n as f64;
         match lane {
+            Lane::Free => {}
             Lane::Trial => {
                 if epoch != self.epoch || self.in_flight == 0 {
                     return; // late
@@ -289,8 +312,11 @@ impl Model {
                 if outcome == Outcome::Ignored {
                     return;
                 }
-                let live =
-                    epoch == self.epoch && matches!(self.state, State::Closed | State::RampingUp);
+                let live = epoch == self.epoch
+                    && matches!(
+                        self.state,
+                        State::Closed | State::RampingUp | State::MetricsOnly
+                    );
                 if !failure && !slow {
                     // Successes: the time and consecutive windows take them
                     // whatever the generation (a success never hurts); the
@@ -305,6 +331,9 @@ impl Model {
                     return; // late failure: never counted against the new state
                 }
                 self.push(end, failure, slow);
+                if self.state == State::MetricsOnly {
+                    return; // records, never opens
+                }
                 let trips = match self.s.window {
                     WindowKind::Consecutive { threshold } => self.run >= u64::from(threshold),
                     _ => {
@@ -393,6 +422,18 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(millis, outcome, closure)| Op::Call { millis, outcome, closure }),
         1 => Just(Op::Hold),
         1 => (outcome(), prop::bool::weighted(0.3)).prop_map(|(outcome, drop)| Op::Finish { outcome, drop }),
+        1 => (
+            prop_oneof![
+                Just(State::Closed),
+                Just(State::Open),
+                Just(State::HalfOpen),
+                Just(State::Disabled),
+                Just(State::MetricsOnly),
+                Just(State::ForcedOpen),
+            ],
+            any::<bool>(),
+        )
+            .prop_map(|(to, reset)| Op::Force { to, reset }),
     ]
 }
 
@@ -462,6 +503,19 @@ proptest! {
                         Err(e) => prop_assert!(false, "unexpected error {e:?}"),
                     }
                 }
+                Op::Force { to, reset } => {
+                    match to {
+                        State::Closed if reset => breaker.reset(),
+                        State::Closed => breaker.transition_to_closed(),
+                        State::Open => breaker.transition_to_open(),
+                        State::HalfOpen => breaker.transition_to_half_open(),
+                        State::Disabled => breaker.transition_to_disabled(),
+                        State::MetricsOnly => breaker.transition_to_metrics_only(),
+                        State::ForcedOpen => breaker.transition_to_forced_open(),
+                        other => unreachable!("not generated: {other:?}"),
+                    }
+                    model.transition(to, now);
+                }
                 Op::Finish { outcome, drop } => {
                     if let Some((permit, lane, epoch, start)) = held.pop_front() {
                         if drop {
@@ -475,6 +529,12 @@ proptest! {
                 }
             }
             prop_assert_eq!(breaker.state(), model.state, "op {}", i);
+            let m = breaker.metrics();
+            prop_assert_eq!(
+                (m.buffered_calls, m.failed_calls, m.slow_calls),
+                model.window_metrics(clock.now_nanos()),
+                "op {}: window contents (calls, failed, slow)", i
+            );
         }
     }
 }
