@@ -313,3 +313,35 @@ fn loom_registry_cap_counts_a_close_racing_an_opening() {
         assert!(registry.open_count() <= 1);
     });
 }
+
+#[test]
+fn loom_time_window_success_racing_a_reset_is_not_counted_after_it() {
+    loom::model(|| {
+        let config = Config::builder()
+            .window(WindowKind::Time { seconds: 10 })
+            .stripes(1)
+            .build()
+            .expect("valid");
+        let b = std::sync::Arc::new(CircuitBreaker::with_clock(
+            "loom",
+            config,
+            ManualClock::new(Duration::from_secs(100)),
+        ));
+        // Admitted before the reset, recorded (unfenced) while it runs.
+        let permit = b.try_acquire_owned().expect("closed");
+        let resetter = {
+            let b = b.clone();
+            loom::thread::spawn(move || b.reset())
+        };
+        permit.success();
+        resetter.join().expect("thread");
+        assert_eq!(
+            b.metrics().buffered_calls,
+            0,
+            "the success was wiped by the reset or dropped as late"
+        );
+        // A call of the new generation counts.
+        b.try_acquire().expect("closed").success();
+        assert_eq!(b.metrics().buffered_calls, 1);
+    });
+}

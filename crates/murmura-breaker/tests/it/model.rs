@@ -96,6 +96,8 @@ struct Model {
     /// Bumped by every transition; a permit from another epoch is late.
     epoch: u64,
     calls: VecDeque<(u64, bool, bool)>,
+    /// The epoch that last emptied the window.
+    window_epoch: u64,
     run: u64,
     open_until: u64,
     rounds: u32,
@@ -122,6 +124,7 @@ impl Model {
             state: State::Closed,
             epoch: 0,
             calls: VecDeque::new(),
+            window_epoch: 0,
             run: 0,
             open_until: 0,
             rounds: 0,
@@ -175,6 +178,7 @@ impl Model {
     }
 
     fn reset_window(&mut self) {
+        self.window_epoch = self.epoch;
         self.calls.clear();
         self.run = 0;
     }
@@ -318,11 +322,14 @@ impl Model {
                         State::Closed | State::RampingUp | State::MetricsOnly
                     );
                 if !failure && !slow {
-                    // Successes: the time and consecutive windows take them
-                    // whatever the generation (a success never hurts); the
-                    // count window only in its own generation.
+                    // Successes: the consecutive window takes them whatever
+                    // the generation (a success never hurts), the time
+                    // window unless the window was emptied after the call
+                    // was admitted, the count window only in its own
+                    // generation.
                     match self.s.window {
                         WindowKind::Count { .. } if !live => {}
+                        WindowKind::Time { .. } if epoch < self.window_epoch => {}
                         _ => self.push(end, false, false),
                     }
                     return;
