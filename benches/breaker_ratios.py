@@ -14,11 +14,12 @@ def median(group, row):
 
 rows = ["floor/direct", "floor/atomic_load", "floor/fetch_add", "murmura/count100",
         "murmura/consecutive", "murmura/time10s", "murmura/time10s_sample16",
-        "recloser/count100", "failsafe/time10s", "failsafe/consecutive"]
+        "murmura/time10s_coarse", "recloser/count100", "failsafe/time10s", "failsafe/consecutive"]
 pairs = [("murmura/count100", "recloser/count100"),
          ("murmura/consecutive", "failsafe/consecutive"),
          ("murmura/time10s", "failsafe/time10s"),
-         ("murmura/time10s_sample16", "failsafe/time10s")]
+         ("murmura/time10s_sample16", "failsafe/time10s"),
+         ("murmura/time10s_coarse", "failsafe/time10s")]
 peers = ["recloser/count100", "failsafe/time10s", "failsafe/consecutive"]
 for g in ["breaker_happy_1t", "breaker_happy_2t"]:
     m = {r: median(g, r) for r in rows}
@@ -32,8 +33,10 @@ for g in ["breaker_happy_1t", "breaker_happy_2t"]:
         o, p = m[ours] - d, m[peer] - d
         print(f"  {ours:26s} overhead/fetch_add {o/fa:5.2f}x | vs {peer}: ours/peer {o/p:6.3f} | vs fastest peer overhead {fastest:6.2f}: ours/peer {o/fastest:6.3f}")
 g = "breaker_rejected_1t"
-m = {r: median(g, r) for r in ["floor/direct", "murmura/open", "recloser/open", "failsafe/open"]}
+m = {r: median(g, r) for r in ["floor/direct", "murmura/open", "murmura/open_coarse_clock", "recloser/open", "failsafe/open"]}
 print(f"## {g}: median ns per rejected call")
 for r, v in m.items():
     print(f"  {r:26s} {v:8.2f}")
 print(f"  murmura/recloser {m['murmura/open']/m['recloser/open']:.3f}  murmura/failsafe {m['murmura/open']/m['failsafe/open']:.3f}")
+c = m["murmura/open_coarse_clock"]
+print(f"  coarse clock: murmura/recloser {c/m['recloser/open']:.3f}  murmura/failsafe {c/m['failsafe/open']:.3f}")

@@ -87,6 +87,17 @@ fn ours(window: WindowKind, sample_every: u32) -> Ours<murmura::core::time::Syst
     Ours(CircuitBreaker::new("bench", config))
 }
 
+fn ours_coarse(window: WindowKind) -> Ours<murmura::breaker::CoarseClock> {
+    let config = Config::builder()
+        .wait_in_open(Duration::from_secs(3_600))
+        .window(window)
+        .minimum_calls(100)
+        .build()
+        .expect("valid config");
+    let clock = murmura::breaker::CoarseClock::new(Duration::from_millis(1));
+    Ours(CircuitBreaker::with_clock("bench", config, clock))
+}
+
 fn recloser_breaker(open_wait: Duration) -> Recloser {
     Recloser(
         recloser::Recloser::custom()
@@ -129,12 +140,20 @@ fn rows() -> Vec<(&'static str, Box<dyn Guarded>)> {
             Box::new(ours(WindowKind::Count { size: 100 }, 1)),
         ),
         (
+            "murmura/consecutive",
+            Box::new(ours(WindowKind::Consecutive { threshold: 3 }, 1)),
+        ),
+        (
             "murmura/time10s",
             Box::new(ours(WindowKind::Time { seconds: 10 }, 1)),
         ),
         (
             "murmura/time10s_sample16",
             Box::new(ours(WindowKind::Time { seconds: 10 }, 16)),
+        ),
+        (
+            "murmura/time10s_coarse",
+            Box::new(ours_coarse(WindowKind::Time { seconds: 10 })),
         ),
         ("recloser/count100", Box::new(recloser_breaker(hour))),
         ("failsafe/time10s", Box::new(failsafe_time_window(hour))),
@@ -197,6 +216,8 @@ fn rejected(c: &mut Criterion) {
     let hour = Duration::from_secs(3_600);
     let murmura = ours(WindowKind::Count { size: 100 }, 1);
     murmura.0.transition_to_open();
+    let coarse = ours_coarse(WindowKind::Count { size: 100 });
+    coarse.0.transition_to_open();
     let rec = recloser_breaker(hour);
     let fs = failsafe_consecutive(hour);
     for _ in 0..200 {
@@ -209,6 +230,7 @@ fn rejected(c: &mut Criterion) {
     let rows: Vec<(&str, Box<dyn Guarded>)> = vec![
         ("floor/direct", Box::new(Direct)),
         ("murmura/open", Box::new(murmura)),
+        ("murmura/open_coarse_clock", Box::new(coarse)),
         ("recloser/open", Box::new(rec)),
         ("failsafe/open", Box::new(fs)),
     ];

@@ -134,7 +134,9 @@ mod trials {
 }
 use trials::Trials;
 
-/// A snapshot of a breaker's state and window.
+/// A snapshot of a breaker's state and window. For a consecutive-failures
+/// window the "window" is the current run of failures, so `buffered_calls`
+/// and `failed_calls` both count that run.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
@@ -174,7 +176,7 @@ impl<C: Clock> CircuitBreaker<C> {
             Some(seed) => DefaultRng::seed_from_u64(seed),
             None => murmura_core::rng::from_entropy(),
         };
-        let stripes = stripe_count();
+        let stripes = config.stripes.map_or_else(stripe_count, |n| n as usize);
         Self {
             word: Padded(AtomicU64::new(
                 Word {
@@ -278,7 +280,9 @@ impl<C: Clock> CircuitBreaker<C> {
     #[inline]
     fn finish_window(&self, generation: u64, outcome: Outcome) {
         if outcome == Outcome::Success
-            && self.window.record_clean_unfenced(|| self.clock.now_nanos())
+            && self
+                .window
+                .record_clean_unfenced(generation, || self.clock.now_nanos())
         {
             return;
         }
@@ -522,7 +526,8 @@ impl<C: Clock> CircuitBreaker<C> {
                         self.clock.now_nanos()
                     }
                 };
-                if !(mark.is_clean() && self.window.record_clean_unfenced(clock)) {
+                if !(mark.is_clean() && self.window.record_clean_unfenced(ticket.generation, clock))
+                {
                     self.record_fenced(ticket, mark, clock());
                 }
             }
@@ -550,7 +555,8 @@ impl<C: Clock> CircuitBreaker<C> {
     /// generation. A transition that resets the window first moves the
     /// generation on, then waits for every fence to be empty, so an outcome
     /// is either recorded before the reset (and wiped) or sees the new
-    /// generation and is dropped as late.
+    /// generation and is dropped as late. (Clean successes on a time window
+    /// skip the fence: its counters carry the reset's generation instead.)
     #[cold]
     fn record_fenced(&self, ticket: Ticket, mark: Mark, now: u64) {
         let fence = &self.fences[thread_index() & (self.fences.len() - 1)];
@@ -559,7 +565,7 @@ impl<C: Clock> CircuitBreaker<C> {
         let trips = if w.generation != ticket.generation || !w.state.records_window() {
             false // late: the window it belonged to is gone
         } else {
-            self.window.record(mark, || now);
+            self.window.record(mark, w.generation, || now);
             !mark.is_clean()
                 && w.state != State::MetricsOnly
                 && self.window.trips(self.window.totals(now), &self.config)
@@ -576,7 +582,7 @@ impl<C: Clock> CircuitBreaker<C> {
     /// Resets the window once no fenced recorder of an older generation can
     /// still write to it; the caller holds the transition lock and has
     /// already published a newer generation.
-    fn reset_window_fenced(&self, now: u64) {
+    fn reset_window_fenced(&self, now: u64, generation: u64) {
         // Read-modify-writes on both sides: if this read precedes a
         // recorder's increment in the fence's order, the recorder's
         // increment synchronises with it and its word load sees the new
@@ -586,7 +592,7 @@ impl<C: Clock> CircuitBreaker<C> {
                 murmura_core::sync::spin_hint();
             }
         }
-        self.window.reset(now);
+        self.window.reset(now, generation);
     }
 
     fn finish_trial(&self, ticket: Ticket, outcome: Outcome, slow: bool) {
@@ -708,8 +714,8 @@ impl<C: Clock> CircuitBreaker<C> {
                 // see no change), then empty the window behind its writers.
                 let retired = from.next(from.state);
                 self.word.swap(retired.pack(), Ordering::AcqRel);
-                self.reset_window_fenced(now);
                 next = retired.next(to);
+                self.reset_window_fenced(now, next.generation);
             }
             self.word.store(next.pack(), Ordering::Release);
         }

@@ -135,6 +135,7 @@ pub struct Config {
     pub(crate) ramp_up: Option<RampUp>,
     pub(crate) clock_sample_every: u32,
     pub(crate) jitter_seed: Option<u64>,
+    pub(crate) stripes: Option<u32>,
 }
 
 impl Default for Config {
@@ -152,6 +153,7 @@ impl Default for Config {
             ramp_up: None,
             clock_sample_every: 1,
             jitter_seed: None,
+            stripes: None,
         }
     }
 }
@@ -276,6 +278,17 @@ impl ConfigBuilder {
         self
     }
 
+    /// How many per-thread stripes the breaker's counters (and time-window
+    /// buckets) are spread over: a power of two in `1..=64`. The default,
+    /// about twice the cores, keeps threads off each other's cache lines;
+    /// fewer stripes save memory when a registry holds thousands of
+    /// breakers (each stripe costs a few cache lines, a time window's
+    /// stripe three words per second of window).
+    pub fn stripes(mut self, n: u32) -> Self {
+        self.config.stripes = Some(n);
+        self
+    }
+
     /// Validates and returns the configuration.
     ///
     /// # Errors
@@ -319,6 +332,9 @@ impl ConfigBuilder {
         }
         if c.clock_sample_every == 0 {
             return Err(invalid("clock_sample_every", "must be > 0"));
+        }
+        if c.stripes.is_some_and(|n| !(n.is_power_of_two() && n <= 64)) {
+            return Err(invalid("stripes", "must be a power of two within 1..=64"));
         }
         c.backoff.validate("backoff")?;
         if let Some(r) = c.ramp_up {

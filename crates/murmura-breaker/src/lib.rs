@@ -46,9 +46,15 @@
 //! # Ok::<(), Error<&str>>(())
 //! ```
 //!
-//! The closed-state happy path takes no lock and allocates nothing: one load
-//! of the state word, and (count window) two loads of a read-mostly line, or
-//! (time window) one increment on the calling thread's own stripe.
+//! The closed-state happy path takes no lock, allocates nothing and writes
+//! no shared cache line: one load of the state word, then (count window with
+//! no failure in it, or consecutive window) a few loads of one read-mostly
+//! line, or (time window) one increment on the calling thread's own stripe
+//! plus a clock read (every call, or one in [`ConfigBuilder::clock_sample_every`];
+//! a [`CoarseClock`] makes that read one atomic load).
+//! Failures, slow calls and transitions take slower paths; a transition that
+//! empties the window fences out outcomes of the old generation so that a
+//! late outcome is never counted against the new state.
 //!
 //! Beside the breaker: [`Retry`] (exponential backoff with jitter and a retry
 //! budget), [`Bulkhead`] (a concurrency limit), a [`Registry`] of named
@@ -61,6 +67,7 @@
 mod breaker;
 mod bulkhead;
 mod classify;
+mod coarse;
 mod config;
 mod error;
 mod event;
@@ -77,6 +84,7 @@ mod window;
 pub use breaker::{CircuitBreaker, Metrics};
 pub use bulkhead::{Bulkhead, BulkheadMetrics, BulkheadPermit};
 pub use classify::{ByDefault, Classifier, Outcome, Predicates};
+pub use coarse::CoarseClock;
 pub use config::{Backoff, Config, ConfigBuilder, RampUp, WindowKind};
 pub use error::{Error, Result};
 #[cfg(feature = "tokio")]

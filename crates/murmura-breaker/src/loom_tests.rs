@@ -1,4 +1,5 @@
-//! loom models of the state word, the half-open trial count and late permits.
+//! loom models of the state word, the half-open trial count, late permits,
+//! the bulkhead limit, retry-budget accounting and the registry open cap.
 
 use crate::{CircuitBreaker, Config, Outcome, State, WindowKind};
 use loom::sync::Arc;
@@ -150,5 +151,197 @@ fn loom_count_window_hints_survive_a_concurrent_reset() {
         resetter.join().expect("thread");
         assert!(b.window_consistent(), "hint counters equal the bits set");
         assert_eq!(b.state(), State::Closed);
+    });
+}
+
+// ---- companions: bulkhead, retry budget, registry open cap ----
+
+fn consecutive_one() -> Config {
+    Config::builder()
+        .window(WindowKind::Consecutive { threshold: 1 })
+        .wait_in_open(Duration::from_secs(1))
+        .stripes(1)
+        .jitter_seed(1)
+        .build()
+        .expect("valid")
+}
+
+#[test]
+fn loom_bulkhead_never_exceeds_its_limit() {
+    loom::model(|| {
+        let bulkhead = Arc::new(crate::Bulkhead::new("loom", 1).expect("valid"));
+        let inside = Arc::new(AtomicUsize::new(0));
+        let admitted = Arc::new(AtomicUsize::new(0));
+        let caller = |bulkhead: Arc<crate::Bulkhead>,
+                      inside: Arc<AtomicUsize>,
+                      admitted: Arc<AtomicUsize>| {
+            move || {
+                if let Ok(permit) = bulkhead.try_acquire() {
+                    admitted.fetch_add(1, Ordering::SeqCst);
+                    let now_inside = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                    assert!(now_inside <= 1, "two calls inside a bulkhead of one");
+                    inside.fetch_sub(1, Ordering::SeqCst);
+                    drop(permit);
+                }
+            }
+        };
+        let t = loom::thread::spawn(caller(bulkhead.clone(), inside.clone(), admitted.clone()));
+        caller(bulkhead.clone(), inside.clone(), admitted.clone())();
+        t.join().expect("thread");
+        let m = bulkhead.metrics();
+        assert_eq!(m.in_flight, 0, "every place given back");
+        assert!(
+            admitted.load(Ordering::SeqCst) >= 1,
+            "a free place is never refused to both"
+        );
+        assert_eq!(
+            admitted.load(Ordering::SeqCst) as u64 + m.rejected,
+            2,
+            "each call either ran or was counted as refused"
+        );
+    });
+}
+
+/// Two retrying callers that always fail, each allowed two attempts.
+fn two_failing_retriers(
+    budget: std::sync::Arc<crate::RetryBudget>,
+) -> (usize, crate::RetryMetrics) {
+    let retry = Arc::new(
+        crate::Retry::new("loom", 2)
+            .expect("valid")
+            .backoff(crate::Backoff::Fixed(Duration::ZERO))
+            .jitter_seed(1)
+            .budget(budget),
+    );
+    let attempt = |retry: Arc<crate::Retry>| {
+        move || {
+            let r = retry.call_with(|| Err::<(), _>("down"), |_| true, |_| {});
+            usize::from(matches!(r, Err(crate::Error::RetriesExhausted { .. })))
+        }
+    };
+    let t = loom::thread::spawn(attempt(retry.clone()));
+    let retried = attempt(retry.clone())() + t.join().expect("thread");
+    (retried, retry.metrics())
+}
+
+#[test]
+fn loom_retry_budget_grants_one_token_once() {
+    loom::model(|| {
+        // One token, no deposits: exactly one of two racing callers retries.
+        let budget = std::sync::Arc::new(crate::RetryBudget::new(0.0, 1, 1).expect("valid"));
+        let (retried, m) = two_failing_retriers(budget.clone());
+        assert_eq!(retried, 1);
+        assert_eq!(m.failed_with_retry, 1);
+        assert_eq!(m.failed_without_retry, 1, "the other gave up on the budget");
+        assert_eq!(budget.available(), 0);
+    });
+}
+
+#[test]
+fn loom_retry_budget_deposits_race_withdrawals() {
+    loom::model(|| {
+        // Each first attempt deposits one token into a budget capped at one:
+        // at least one caller retries, the balance never goes negative and
+        // every retry was paid for.
+        let budget = std::sync::Arc::new(crate::RetryBudget::new(1.0, 0, 1).expect("valid"));
+        let (retried, m) = two_failing_retriers(budget.clone());
+        assert!(retried >= 1);
+        assert_eq!(m.failed_with_retry as usize, retried);
+        assert_eq!(m.failed_with_retry + m.failed_without_retry, 2);
+        assert_eq!(
+            budget.available(),
+            0,
+            "both tokens spent or the cap ate one"
+        );
+        assert!(!budget.withdraw(), "no token left to spend");
+    });
+}
+
+fn capped_registry() -> crate::Registry<ManualClock> {
+    // Three breakers, 34 %: one may be ejected at a time.
+    crate::Registry::with_clock(consecutive_one(), ManualClock::default()).max_open_percent(34.0)
+}
+
+fn ejected(b: &CircuitBreaker<ManualClock>) -> usize {
+    usize::from(matches!(b.state(), State::Open | State::HalfOpen))
+}
+
+#[test]
+fn loom_registry_cap_holds_under_concurrent_openings() {
+    loom::model(|| {
+        let registry = capped_registry();
+        let (a, b, c) = (registry.get("a"), registry.get("b"), registry.get("c"));
+        let fail = |b: std::sync::Arc<CircuitBreaker<ManualClock>>| {
+            move || {
+                if let Ok(p) = b.try_acquire() {
+                    p.failure();
+                }
+            }
+        };
+        let t = loom::thread::spawn(fail(a.clone()));
+        fail(b.clone())();
+        t.join().expect("thread");
+        assert_eq!(
+            ejected(&a) + ejected(&b),
+            1,
+            "exactly one of the two opened"
+        );
+        assert_eq!(ejected(&c), 0);
+        assert_eq!(registry.open_count(), 1);
+    });
+}
+
+#[test]
+fn loom_registry_cap_counts_a_close_racing_an_opening() {
+    loom::model(|| {
+        let registry = capped_registry();
+        let (a, b, _c) = (registry.get("a"), registry.get("b"), registry.get("c"));
+        a.try_acquire().expect("closed").failure();
+        assert_eq!(a.state(), State::Open);
+        let closer = {
+            let a = a.clone();
+            loom::thread::spawn(move || a.transition_to_closed())
+        };
+        if let Ok(p) = b.try_acquire() {
+            p.failure();
+        }
+        closer.join().expect("thread");
+        assert_eq!(a.state(), State::Closed);
+        // b opened only if a's place was given back first; the count
+        // always equals the breakers actually ejected.
+        assert_eq!(registry.open_count(), ejected(&a) + ejected(&b));
+        assert!(registry.open_count() <= 1);
+    });
+}
+
+#[test]
+fn loom_time_window_success_racing_a_reset_is_not_counted_after_it() {
+    loom::model(|| {
+        let config = Config::builder()
+            .window(WindowKind::Time { seconds: 10 })
+            .stripes(1)
+            .build()
+            .expect("valid");
+        let b = std::sync::Arc::new(CircuitBreaker::with_clock(
+            "loom",
+            config,
+            ManualClock::new(Duration::from_secs(100)),
+        ));
+        // Admitted before the reset, recorded (unfenced) while it runs.
+        let permit = b.try_acquire_owned().expect("closed");
+        let resetter = {
+            let b = b.clone();
+            loom::thread::spawn(move || b.reset())
+        };
+        permit.success();
+        resetter.join().expect("thread");
+        assert_eq!(
+            b.metrics().buffered_calls,
+            0,
+            "the success was wiped by the reset or dropped as late"
+        );
+        // A call of the new generation counts.
+        b.try_acquire().expect("closed").success();
+        assert_eq!(b.metrics().buffered_calls, 1);
     });
 }

@@ -6,10 +6,11 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::event::{Listener, Listeners};
 use crate::state::State;
+use murmura_core::sync::Mutex;
+use murmura_core::sync::atomic::{AtomicUsize, Ordering};
 use murmura_core::time::{Clock, SystemClock};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How many breakers of a registry are open (or half-open), and how many may be.

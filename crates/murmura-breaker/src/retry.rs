@@ -4,9 +4,10 @@ use crate::config::Backoff;
 use crate::error::{Error, Result};
 use crate::event::{Event, Listener, Listeners};
 use murmura_core::rng::{DefaultRng, SeedableRng};
+use murmura_core::sync::Mutex;
+use murmura_core::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::future::Future;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Caps retries at a fraction of first attempts, so a struggling dependency
@@ -47,7 +48,7 @@ impl RetryBudget {
         })
     }
 
-    fn deposit(&self) {
+    pub(crate) fn deposit(&self) {
         let _ = self
             .milli
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |m| {
@@ -55,7 +56,7 @@ impl RetryBudget {
             });
     }
 
-    fn withdraw(&self) -> bool {
+    pub(crate) fn withdraw(&self) -> bool {
         self.milli
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |m| {
                 (m >= 1000).then_some(m - 1000)

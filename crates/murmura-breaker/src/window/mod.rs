@@ -56,6 +56,7 @@ impl Window {
                 stripes,
                 config.clock_sample_every,
                 now_nanos,
+                0,
             )),
             WindowKind::Consecutive { threshold } => Window::Consecutive {
                 run: AtomicU64::new(0),
@@ -64,13 +65,14 @@ impl Window {
         }
     }
 
-    /// Handles a clean (successful, fast) outcome without the reset fence
-    /// when that is safe: skipping it (count window, clean ring), or adding
-    /// it to plain counters (time window) or clearing the run (consecutive),
-    /// where a success racing a reset can at worst count one success in the
-    /// fresh window. Returns `false` when it must go through the fence.
+    /// Handles a clean (successful, fast) outcome of `generation` without
+    /// the reset fence when that is safe: skipping it (count window, clean
+    /// ring), adding it to generation-stamped counters (time window: a
+    /// success from before a reset is dropped) or clearing the run
+    /// (consecutive, where a success racing a reset clears an already empty
+    /// or fresh run). Returns `false` when it must go through the fence.
     #[inline]
-    pub(crate) fn record_clean_unfenced(&self, now: impl Fn() -> u64) -> bool {
+    pub(crate) fn record_clean_unfenced(&self, generation: u64, now: impl Fn() -> u64) -> bool {
         let clean = Mark {
             failure: false,
             slow: false,
@@ -78,22 +80,23 @@ impl Window {
         match self {
             Window::Count(w) => w.is_clean(),
             Window::Time(w) => {
-                w.record(clean, now);
+                w.record(clean, generation, now);
                 true
             }
             Window::Consecutive { .. } => {
-                self.record(clean, now);
+                self.record(clean, generation, now);
                 true
             }
         }
     }
 
-    /// Records `mark`; `now` gives nanoseconds when the window needs them.
+    /// Records `mark` of `generation`; `now` gives nanoseconds when the
+    /// window needs them.
     #[inline]
-    pub(crate) fn record(&self, mark: Mark, now: impl Fn() -> u64) {
+    pub(crate) fn record(&self, mark: Mark, generation: u64, now: impl Fn() -> u64) {
         match self {
             Window::Count(w) => w.record(mark),
-            Window::Time(w) => w.record(mark, now),
+            Window::Time(w) => w.record(mark, generation, now),
             Window::Consecutive { run, .. } => {
                 if mark.failure {
                     run.fetch_add(1, Ordering::AcqRel);
@@ -144,10 +147,11 @@ impl Window {
         }
     }
 
-    pub(crate) fn reset(&self, now_nanos: u64) {
+    /// Empties the window for a breaker now at `generation`.
+    pub(crate) fn reset(&self, now_nanos: u64, generation: u64) {
         match self {
             Window::Count(w) => w.reset(),
-            Window::Time(w) => w.reset(now_nanos),
+            Window::Time(w) => w.reset(now_nanos, generation),
             Window::Consecutive { run, .. } => run.store(0, Ordering::Release),
         }
     }

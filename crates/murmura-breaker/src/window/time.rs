@@ -1,24 +1,37 @@
 //! The calls of the last N seconds: per thread stripe, a ring of one-second
 //! buckets, each bucket three tagged counters (calls, failed, slow).
 //!
-//! A counter word holds the bucket's epoch (seconds, low 24 bits) above a
-//! 40-bit count; a writer that finds an older epoch restarts the bucket with
-//! one compare-and-swap, so expiry needs no sweeper and readers skip words
-//! whose epoch fell out of the window. Each stripe is written by the threads
-//! that hash to it, so one thread's calls never touch another's cache lines.
+//! A counter word holds, from the top, the low 8 bits of the breaker
+//! generation that last reset the window, the bucket's epoch (seconds, low
+//! 24 bits) and a 32-bit count. Every write is one compare-and-swap on the
+//! word: a writer that finds an older epoch restarts the bucket (so expiry
+//! needs no sweeper and readers skip words whose epoch fell out of the
+//! window), and a writer whose generation is older than the word's reset
+//! generation drops its outcome. So an outcome from before a reset is never
+//! counted after it, even a success recorded without the reset fence: either
+//! its write lands before the reset rewrites that word (and is wiped), or it
+//! sees the new stamp. (Generations are compared modulo 256: a permit held
+//! across more than 127 transitions may be miscounted.) Each stripe is
+//! written by the threads that hash to it, so one thread's calls never touch
+//! another's cache lines.
 
 use super::{Mark, Totals};
 use crate::stripe::thread_index;
 use murmura_core::sync::atomic::{AtomicU64, Ordering};
 
-const COUNT_BITS: u32 = 40;
+const COUNT_BITS: u32 = 32;
 const COUNT_MASK: u64 = (1 << COUNT_BITS) - 1;
 const TAG_MASK: u64 = (1 << 24) - 1;
+const GEN_SHIFT: u32 = 56;
+const GEN_MASK: u64 = 0xFF;
 /// Words per cache-line pair: stripes are this far apart at least.
 const LINE_WORDS: usize = 16;
 
 #[derive(Debug)]
 pub(crate) struct TimeWindow {
+    /// Window length in seconds: buckets younger than this count.
+    seconds: u64,
+    /// Ring length: a power of two ≥ `seconds`, so a slot is a mask, not a division.
     buckets: u64,
     sample_every: u64,
     stripes: usize,
@@ -41,22 +54,29 @@ fn age(now: u64, tag: u64) -> u64 {
 }
 
 impl TimeWindow {
-    pub(crate) fn new(seconds: u32, stripes: usize, sample_every: u32, now_nanos: u64) -> Self {
-        let buckets = seconds as usize;
+    pub(crate) fn new(
+        seconds: u32,
+        stripes: usize,
+        sample_every: u32,
+        now_nanos: u64,
+        generation: u64,
+    ) -> Self {
+        let buckets = (seconds as usize).next_power_of_two();
         let stride = (3 * buckets + 1).next_multiple_of(LINE_WORDS) + LINE_WORDS;
         let w = Self {
+            seconds: u64::from(seconds),
             buckets: buckets as u64,
             sample_every: u64::from(sample_every),
             stripes,
             stride,
             words: (0..stride * stripes).map(|_| AtomicU64::new(0)).collect(),
         };
-        w.reset(now_nanos);
+        w.reset(now_nanos, generation);
         w
     }
 
     fn counter(&self, stripe: usize, epoch: u64, which: usize) -> &AtomicU64 {
-        let slot = (epoch % self.buckets) as usize;
+        let slot = (epoch & (self.buckets - 1)) as usize;
         &self.words[stripe * self.stride + slot * 3 + which]
     }
 
@@ -64,23 +84,30 @@ impl TimeWindow {
         &self.words[stripe * self.stride + 3 * self.buckets as usize]
     }
 
+    /// Counts `mark` in the current bucket unless the window was reset
+    /// after `generation` (then the outcome is late and dropped).
     #[inline]
-    pub(crate) fn record(&self, mark: Mark, now: impl Fn() -> u64) {
+    pub(crate) fn record(&self, mark: Mark, generation: u64, now: impl Fn() -> u64) {
         let stripe = thread_index() & (self.stripes - 1);
         let sampled = self.sample_every > 1 && mark.is_clean();
         let e = if sampled {
             self.cached_epoch(stripe).load(Ordering::Relaxed)
         } else {
             let e = epoch(now());
-            self.remember(stripe, e);
+            if self.sample_every > 1 {
+                self.remember(stripe, e);
+            }
             e
         };
-        let calls = bump(self.counter(stripe, e, 0), e);
+        let g = generation & GEN_MASK;
+        let Some(calls) = bump(self.counter(stripe, e, 0), e, g) else {
+            return; // late
+        };
         if mark.failure {
-            bump(self.counter(stripe, e, 1), e);
+            bump(self.counter(stripe, e, 1), e, g);
         }
         if mark.slow {
-            bump(self.counter(stripe, e, 2), e);
+            bump(self.counter(stripe, e, 2), e, g);
         }
         if sampled && calls.is_multiple_of(self.sample_every) {
             self.remember(stripe, epoch(now()));
@@ -102,7 +129,7 @@ impl TimeWindow {
                 for (which, sum) in sums.iter_mut().enumerate() {
                     let w =
                         self.words[stripe * self.stride + slot * 3 + which].load(Ordering::Acquire);
-                    if age(e, w >> COUNT_BITS) < self.buckets {
+                    if age(e, (w >> COUNT_BITS) & TAG_MASK) < self.seconds {
                         *sum += w & COUNT_MASK;
                     }
                 }
@@ -115,38 +142,46 @@ impl TimeWindow {
         }
     }
 
-    pub(crate) fn reset(&self, now_nanos: u64) {
+    /// Empties the window and stamps it with `generation`: outcomes of
+    /// older generations are dropped from now on.
+    pub(crate) fn reset(&self, now_nanos: u64, generation: u64) {
         let e = epoch(now_nanos);
-        // Tagged one window-length ago: expired from the start.
-        let expired = tag_of(e.wrapping_sub(self.buckets)) << COUNT_BITS;
+        // Tagged one ring-length ago: expired from the start.
+        let expired = ((generation & GEN_MASK) << GEN_SHIFT)
+            | (tag_of(e.wrapping_sub(self.buckets)) << COUNT_BITS);
         for stripe in 0..self.stripes {
             for i in 0..3 * self.buckets as usize {
-                self.words[stripe * self.stride + i].store(expired, Ordering::Release);
+                // A read-modify-write, so a writer's compare-and-swap on the
+                // same word is ordered before or after it, never across it.
+                self.words[stripe * self.stride + i].swap(expired, Ordering::AcqRel);
             }
             self.cached_epoch(stripe).store(e, Ordering::Relaxed);
         }
     }
 }
 
-/// Adds one to the counter for epoch `e`, restarting it if it holds an older
-/// epoch; returns the new count.
+/// Adds one to the counter for epoch `e`, restarting it if it holds an
+/// older epoch; returns the new count, or `None` if the word was stamped by
+/// a reset newer than generation `g` (the outcome is late).
 #[inline]
-fn bump(word: &AtomicU64, e: u64) -> u64 {
+fn bump(word: &AtomicU64, e: u64, g: u64) -> Option<u64> {
     let tag = tag_of(e);
     let mut cur = word.load(Ordering::Relaxed);
     loop {
-        let held = cur >> COUNT_BITS;
-        // Same epoch, or a newer one (a stale cached epoch): count it there.
-        if held == tag || (held.wrapping_sub(tag) & TAG_MASK) < (1 << 23) {
-            return (word.fetch_add(1, Ordering::AcqRel) & COUNT_MASK) + 1;
+        let stamp = cur >> GEN_SHIFT;
+        if g.wrapping_sub(stamp) & GEN_MASK >= 128 {
+            return None;
         }
-        match word.compare_exchange_weak(
-            cur,
-            (tag << COUNT_BITS) | 1,
-            Ordering::AcqRel,
-            Ordering::Relaxed,
-        ) {
-            Ok(_) => return 1,
+        let held = (cur >> COUNT_BITS) & TAG_MASK;
+        // Same epoch, or a newer one (a stale cached epoch): count it there
+        // (saturating; 2^32 calls a second on one stripe is not reachable).
+        let next = if held == tag || (held.wrapping_sub(tag) & TAG_MASK) < (1 << 23) {
+            cur + u64::from(cur & COUNT_MASK != COUNT_MASK)
+        } else {
+            (stamp << GEN_SHIFT) | (tag << COUNT_BITS) | 1
+        };
+        match word.compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Relaxed) {
+            Ok(_) => return Some(next & COUNT_MASK),
             Err(seen) => cur = seen,
         }
     }
@@ -169,10 +204,10 @@ mod tests {
     #[test]
     fn buckets_expire_after_the_window() {
         let start = 1_000 * SEC;
-        let w = TimeWindow::new(3, 2, 1, start);
-        w.record(FAIL, || start);
-        w.record(OK, || start + SEC);
-        w.record(OK, || start + 2 * SEC);
+        let w = TimeWindow::new(3, 2, 1, start, 0);
+        w.record(FAIL, 0, || start);
+        w.record(OK, 0, || start + SEC);
+        w.record(OK, 0, || start + 2 * SEC);
         assert_eq!(
             w.totals(start + 2 * SEC),
             Totals {
@@ -190,7 +225,7 @@ mod tests {
             }
         );
         // The failure's slot is reused three seconds later and restarts.
-        w.record(OK, || start + 3 * SEC);
+        w.record(OK, 0, || start + 3 * SEC);
         assert_eq!(w.totals(start + 3 * SEC).calls, 3);
         assert_eq!(w.totals(start + 10 * SEC), Totals::default());
     }
@@ -198,20 +233,27 @@ mod tests {
     #[test]
     fn sampled_clock_counts_successes_in_the_cached_second() {
         let start = 50 * SEC;
-        let w = TimeWindow::new(5, 1, 4, start);
+        let w = TimeWindow::new(5, 1, 4, start, 0);
         for _ in 0..3 {
-            w.record(OK, || start + 2 * SEC);
+            w.record(OK, 0, || start + 2 * SEC);
         }
         // Not yet sampled: counted in the creation second, still in the window.
         assert_eq!(w.totals(start + 2 * SEC).calls, 3);
-        w.record(OK, || start + 2 * SEC); // 4th call samples the clock
-        w.record(OK, || start + 2 * SEC);
+        w.record(OK, 0, || start + 2 * SEC); // 4th call samples the clock
+        w.record(OK, 0, || start + 2 * SEC);
         assert_eq!(
             w.totals(start + 5 * SEC).calls,
             1,
             "only the post-sample call remains"
         );
-        w.reset(start + 5 * SEC);
+        w.reset(start + 5 * SEC, 1);
         assert_eq!(w.totals(start + 5 * SEC), Totals::default());
+        // An outcome of generation 0 arriving after the reset is late.
+        w.record(OK, 0, || start + 5 * SEC);
+        w.record(FAIL, 0, || start + 5 * SEC);
+        assert_eq!(w.totals(start + 5 * SEC), Totals::default());
+        w.record(OK, 1, || start + 5 * SEC);
+        w.record(OK, 2, || start + 5 * SEC); // a later, non-resetting generation
+        assert_eq!(w.totals(start + 5 * SEC).calls, 2);
     }
 }

@@ -8,7 +8,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 /// Polls once with a no-op waker.
-fn poll_once<F: Future>(f: std::pin::Pin<&mut F>) -> Poll<F::Output> {
+fn poll_once<F: Future + ?Sized>(f: std::pin::Pin<&mut F>) -> Poll<F::Output> {
     f.poll(&mut Context::from_waker(Waker::noop()))
 }
 
@@ -98,4 +98,52 @@ fn event_stream_delivers_transitions() {
         }
     ));
     assert_eq!(events.len(), 3);
+}
+
+#[cfg(feature = "tower")]
+#[test]
+fn tower_service_rejects_when_open_and_a_dropped_response_returns_its_trial() {
+    use murmura_breaker::CircuitBreaker;
+    use murmura_breaker::tower::CircuitBreakerLayer;
+    use murmura_core::time::ManualClock;
+    use std::sync::Arc;
+    use tower::{Layer, Service, service_fn};
+
+    let clock = ManualClock::new(Duration::from_secs(1));
+    let config = Config::builder()
+        .window(WindowKind::Consecutive { threshold: 1 })
+        .wait_in_open(Duration::from_secs(5))
+        .half_open_calls(1)
+        .build()
+        .expect("valid");
+    let breaker = Arc::new(CircuitBreaker::with_clock("svc", config, clock.clone()));
+    let mut svc =
+        CircuitBreakerLayer::new(breaker.clone()).layer(service_fn(|hang: bool| async move {
+            if hang {
+                std::future::pending::<()>().await;
+            }
+            Err::<(), _>("down")
+        }));
+    assert!(matches!(
+        block_on(svc.call(false)),
+        Err(Error::Inner("down"))
+    ));
+    match block_on(svc.call(false)) {
+        Err(Error::Rejected { retry_after, .. }) => {
+            assert_eq!(retry_after, Some(Duration::from_secs(5)))
+        }
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+    clock.advance(Duration::from_secs(5));
+    {
+        let mut trial = svc.call(true);
+        assert!(poll_once(trial.as_mut()).is_pending());
+        assert_eq!(breaker.metrics().trials_in_flight, 1);
+    }
+    assert_eq!(
+        breaker.metrics().trials_in_flight,
+        0,
+        "dropped response gave its trial back"
+    );
+    assert_eq!(breaker.state(), State::HalfOpen);
 }

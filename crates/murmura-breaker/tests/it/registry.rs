@@ -88,3 +88,98 @@ fn at_most_the_capped_share_of_breakers_opens() {
     assert_eq!(fleet[9].state(), State::Open);
     assert_eq!(registry.open_count(), 3);
 }
+
+#[derive(Debug, Clone)]
+enum CapOp {
+    Fail(usize),
+    Succeed(usize),
+    Wait(u64),
+    Force(usize, State),
+}
+
+fn cap_op() -> impl proptest::strategy::Strategy<Value = CapOp> {
+    use proptest::prelude::*;
+    prop_oneof![
+        4 => (0usize..6).prop_map(CapOp::Fail),
+        2 => (0usize..6).prop_map(CapOp::Succeed),
+        2 => (0u64..1_500).prop_map(CapOp::Wait),
+        1 => (
+            0usize..6,
+            prop_oneof![
+                Just(State::Closed),
+                Just(State::Open),
+                Just(State::HalfOpen),
+                Just(State::Disabled),
+                Just(State::MetricsOnly),
+                Just(State::ForcedOpen),
+            ]
+        )
+            .prop_map(|(i, s)| CapOp::Force(i, s)),
+    ]
+}
+
+fn ejected(s: State) -> bool {
+    matches!(s, State::Open | State::HalfOpen)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+
+    /// The open cap against its reference rule: an automatic opening of a
+    /// closed breaker happens exactly when no breaker is ejected yet or one
+    /// more keeps the ejected share within the cap; manual transitions
+    /// always happen; the count always equals the breakers ejected.
+    #[test]
+    fn open_cap_matches_its_rule(
+        n in 2usize..7,
+        cap in proptest::prelude::prop_oneof![
+            proptest::prelude::Just(20.0f32),
+            proptest::prelude::Just(34.0),
+            proptest::prelude::Just(50.0),
+            proptest::prelude::Just(100.0),
+        ],
+        ops in proptest::collection::vec(cap_op(), 1..80),
+    ) {
+        let clock = ManualClock::new(Duration::from_secs(10));
+        let config = Config::builder()
+            .window(WindowKind::Consecutive { threshold: 1 })
+            .wait_in_open(Duration::from_secs(1))
+            .half_open_calls(1)
+            .jitter_seed(3)
+            .build()
+            .expect("valid");
+        let registry = Registry::with_clock(config, clock.clone()).max_open_percent(cap);
+        let fleet: Vec<_> = (0..n).map(|i| registry.get(&format!("host-{i}"))).collect();
+        for (step, op) in ops.into_iter().enumerate() {
+            let open_before = fleet.iter().filter(|b| ejected(b.state())).count();
+            match op {
+                CapOp::Wait(ms) => clock.advance(Duration::from_millis(ms)),
+                CapOp::Succeed(i) => { let _ = fleet[i % n].call(|| Ok::<_, ()>(())); }
+                CapOp::Force(i, to) => {
+                    let b = &fleet[i % n];
+                    match to {
+                        State::Closed => b.transition_to_closed(),
+                        State::Open => b.transition_to_open(),
+                        State::HalfOpen => b.transition_to_half_open(),
+                        State::Disabled => b.transition_to_disabled(),
+                        State::MetricsOnly => b.transition_to_metrics_only(),
+                        _ => b.transition_to_forced_open(),
+                    }
+                    proptest::prop_assert_eq!(b.state(), to, "step {}: manual transitions always happen", step);
+                }
+                CapOp::Fail(i) => {
+                    let b = &fleet[i % n];
+                    let before = b.state();
+                    let _ = b.call(|| Err::<(), _>(()));
+                    if before == State::Closed {
+                        let within = (open_before + 1) as f64 * 100.0 <= f64::from(cap) * n as f64;
+                        let expected = if open_before == 0 || within { State::Open } else { State::Closed };
+                        proptest::prop_assert_eq!(b.state(), expected, "step {}: {} ejected of {}", step, open_before, n);
+                    }
+                }
+            }
+            let ejected_now = fleet.iter().filter(|b| ejected(b.state())).count();
+            proptest::prop_assert_eq!(registry.open_count(), ejected_now, "step {}", step);
+        }
+    }
+}

@@ -414,3 +414,77 @@ fn predicates_classify_errors_and_results() {
     let _ = b.call_with(&custom, || Ok(1));
     assert_eq!(b.state(), State::Open);
 }
+
+#[test]
+fn real_threads_take_exactly_k_trials_and_leave_a_consistent_window() {
+    use murmura_breaker::CircuitBreaker;
+    use std::sync::Barrier;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let config = Config::builder()
+        .window(WindowKind::Count { size: 64 })
+        .minimum_calls(1_000_000)
+        .half_open_calls(5)
+        .build()
+        .expect("valid");
+    let b = CircuitBreaker::new("stress", config);
+    for round in 0..20 {
+        b.transition_to_half_open();
+        let admitted = AtomicUsize::new(0);
+        let start = Barrier::new(4);
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    start.wait();
+                    let mut held = Vec::new();
+                    for _ in 0..50 {
+                        if let Ok(p) = b.try_acquire() {
+                            admitted.fetch_add(1, Ordering::SeqCst);
+                            held.push(p);
+                        }
+                    }
+                    std::mem::forget(held); // keep every slot taken
+                });
+            }
+        });
+        assert_eq!(admitted.load(Ordering::SeqCst), 5, "round {round}");
+    }
+    // Mixed outcomes from four threads: the window holds exactly its last 64.
+    b.transition_to_closed();
+    std::thread::scope(|s| {
+        for t in 0..4u64 {
+            let b = &b;
+            s.spawn(move || {
+                for i in 0..5_000u64 {
+                    let _ = b.call(|| if (i + t) % 7 == 0 { Err(()) } else { Ok(()) });
+                }
+            });
+        }
+    });
+    let m = b.metrics();
+    assert_eq!(m.buffered_calls, 64);
+    assert!(m.failed_calls <= 64);
+    assert_eq!(b.state(), State::Closed, "minimum calls never reached");
+}
+
+#[test]
+fn one_stripe_time_window_still_counts_every_thread() {
+    use murmura_breaker::CircuitBreaker;
+    let clock = murmura_core::time::ManualClock::new(secs(50));
+    let config = Config::builder()
+        .window(WindowKind::Time { seconds: 2 })
+        .minimum_calls(10_000)
+        .stripes(1)
+        .build()
+        .expect("valid");
+    let b = CircuitBreaker::with_clock("one-stripe", config, clock);
+    std::thread::scope(|s| {
+        for _ in 0..3 {
+            s.spawn(|| {
+                for _ in 0..1_000 {
+                    let _ = b.call(|| Ok::<_, ()>(()));
+                }
+            });
+        }
+    });
+    assert_eq!(b.metrics().buffered_calls, 3_000);
+}
