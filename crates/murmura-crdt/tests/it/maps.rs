@@ -109,6 +109,12 @@ proptest! {
     }
 
     #[test]
+    fn causal_counter_laws(s in steps(30)) {
+        let (reps, deltas) = states(3, &s, |i| i as u64, |_: &CausalCounter<u64>, raw| raw as i64 % 9 - 4);
+        laws(&reps, &deltas)?;
+    }
+
+    #[test]
     fn causal_counter_converges(s in steps(60), n in 3..6usize) {
         converge(n, &s, |i| i as u64, |_: &CausalCounter<u64>, raw| raw as i64 % 9 - 4,
             |h: &[Record<CausalCounter<u64>>]| h.iter().map(|r| i128::from(r.op)).sum())?;
