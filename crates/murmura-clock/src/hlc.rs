@@ -116,13 +116,6 @@ impl Timestamp {
         reader.finish().map_err(ClockError::from)?;
         Ok(t)
     }
-
-    /// The timestamp a clock reading `physical_ms` would move to from `self`.
-    #[inline]
-    fn advance(self, physical_ms: u64) -> Option<Self> {
-        let floor = Self::from_parts(physical_ms, 0).0;
-        self.0.checked_add(1).map(|next| Self(next.max(floor)))
-    }
 }
 
 impl fmt::Debug for Timestamp {
@@ -142,6 +135,11 @@ impl From<Timestamp> for u64 {
         t.0
     }
 }
+
+/// The largest timestamp an [`Hlc`] issues, 2^32 below the top of the
+/// 64-bit range (in the year 10889). The headroom lets the clock's
+/// wait-free fast path increment without any risk of wrapping.
+pub const LAST_TIMESTAMP: Timestamp = Timestamp(u64::MAX - (1 << 32));
 
 /// Default tolerance for remote timestamps ahead of local time.
 pub const DEFAULT_MAX_DRIFT: Duration = Duration::from_millis(500);
@@ -236,8 +234,10 @@ impl<C: Clock> Hlc<C> {
 
     /// Starts the clock at `last` (for example the highest timestamp
     /// persisted before a restart), so it never reissues an older one.
+    /// Values past [`LAST_TIMESTAMP`] are clamped to it.
     pub fn starting_after(self, last: Timestamp) -> Self {
-        self.last.store(last.0, Ordering::Relaxed);
+        self.last
+            .store(last.min(LAST_TIMESTAMP).0, Ordering::Relaxed);
         self
     }
 
@@ -258,13 +258,12 @@ impl<C: Clock> Hlc<C> {
     }
 
     /// A timestamp for a local or send event, greater than every timestamp
-    /// this clock has issued or received. At the very end of the 64-bit
-    /// range it saturates at [`Timestamp::MAX`].
+    /// this clock has issued or received. Should the clock ever reach
+    /// [`LAST_TIMESTAMP`] it stays there.
     #[inline]
     pub fn now(&self) -> Timestamp {
         let pt = millis(self.clock.now());
-        self.advance(|last| Some(last.advance(pt).unwrap_or(Timestamp::MAX)))
-            .unwrap_or(Timestamp::MAX)
+        self.tick(Timestamp::from_parts(pt, 0))
     }
 
     /// A timestamp for receiving a message stamped `received`: greater than
@@ -273,7 +272,8 @@ impl<C: Clock> Hlc<C> {
     /// # Errors
     /// [`ClockError::ClockDrift`] if `received` is more than the configured
     /// drift ahead of local physical time, and [`ClockError::Exhausted`] if
-    /// `received` is the largest timestamp; either way the clock is unchanged.
+    /// `received` is at or past [`LAST_TIMESTAMP`]; either way the clock is
+    /// unchanged.
     pub fn update(&self, received: Timestamp) -> Result<Timestamp> {
         let pt = millis(self.clock.now());
         let remote = received.physical_ms();
@@ -283,23 +283,39 @@ impl<C: Clock> Hlc<C> {
                 max_drift_ms: self.max_drift_ms,
             });
         }
-        self.advance(|last| last.max(received).advance(pt))
-            .ok_or(ClockError::Exhausted)
+        if received >= LAST_TIMESTAMP {
+            return Err(ClockError::Exhausted);
+        }
+        let floor = Timestamp::from_parts(pt, 0).max(Timestamp(received.0 + 1));
+        Ok(self.tick(floor))
     }
 
-    /// Compare-and-swap loop: `step` maps the current value to the next.
+    /// Issues `max(floor, last + 1)` (capped at [`LAST_TIMESTAMP`]).
     #[inline]
-    fn advance(&self, step: impl Fn(Timestamp) -> Option<Timestamp>) -> Option<Timestamp> {
+    fn tick(&self, floor: Timestamp) -> Timestamp {
+        let floor = floor.min(LAST_TIMESTAMP);
+        // Common case: physical time has not moved past the last timestamp
+        // (many events per millisecond, or a received timestamp that is
+        // older), so the answer is simply one more. A single `fetch_add`:
+        // wait-free, one cache-line transfer under contention, no retries.
+        let previous = self.last.fetch_add(1, Ordering::AcqRel);
+        if previous < LAST_TIMESTAMP.0 && previous + 1 >= floor.0 {
+            return Timestamp(previous + 1);
+        }
+        // Physical time moved on (the increment above is simply skipped),
+        // or the clock is exhausted: compare-and-swap to the exact value.
+        // Capping at LAST_TIMESTAMP keeps the value far enough below
+        // u64::MAX that the increments above can never wrap it.
         let mut current = self.last.load(Ordering::Acquire);
         loop {
-            let next = step(Timestamp(current))?;
+            let next = current.saturating_add(1).max(floor.0).min(LAST_TIMESTAMP.0);
             match self.last.compare_exchange_weak(
                 current,
-                next.0,
+                next,
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {
-                Ok(_) => return Some(next),
+                Ok(_) => return Timestamp(next),
                 Err(seen) => {
                     current = seen;
                     murmura_core::sync::spin_hint();
@@ -367,9 +383,17 @@ mod tests {
         let (_, clock) = manual(0);
         let clock = clock.with_max_drift(Duration::MAX);
         assert_eq!(clock.update(Timestamp::MAX), Err(ClockError::Exhausted));
+        assert_eq!(clock.update(LAST_TIMESTAMP), Err(ClockError::Exhausted));
         assert_eq!(clock.last(), Timestamp::ZERO);
+        let just_before = Timestamp::from_u64(LAST_TIMESTAMP.as_u64() - 1);
+        assert_eq!(clock.update(just_before), Ok(LAST_TIMESTAMP));
+        // Exhausted: stays at the last timestamp and never wraps.
+        for _ in 0..3 {
+            assert_eq!(clock.now(), LAST_TIMESTAMP);
+        }
         let clock = clock.starting_after(Timestamp::MAX);
-        assert_eq!(clock.now(), Timestamp::MAX);
+        assert_eq!(clock.last(), LAST_TIMESTAMP);
+        assert_eq!(clock.now(), LAST_TIMESTAMP);
     }
 
     #[test]

@@ -61,6 +61,25 @@
 //! assert_eq!(CausalContext::<u64>::decode(&bytes).unwrap(), mine);
 //! assert!(CausalContext::<u64>::decode(&[0xff]).is_err());
 //! ```
+//!
+//! A hybrid logical clock stamps events with 64-bit timestamps that stay
+//! close to wall-clock time yet order every message after its cause, and an
+//! interval tree clock does the same for participants that come and go:
+//!
+//! ```
+//! use murmura_clock::hlc::Hlc;
+//! use murmura_clock::itc::Stamp;
+//!
+//! let (sender, receiver) = (Hlc::new(), Hlc::new());
+//! let sent = sender.now();
+//! let received = receiver.update(sent).unwrap();
+//! assert!(received > sent);
+//!
+//! let (mut x, mut y) = Stamp::seed().fork();
+//! let message = x.send().unwrap();
+//! y.receive(&message).unwrap();
+//! assert!(x.leq(&y) && !y.leq(&x));
+//! ```
 #![deny(missing_docs, unreachable_pub)]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -194,31 +194,29 @@ impl<A: Ord + Clone> VersionVector<A> {
         if j == b.len() {
             return;
         }
-        let a = &self.entries[i..];
-        let b = &b[j..];
-        let mut tail: SmallVec<[(A, u64); 4]> = SmallVec::with_capacity(a.len() + b.len());
-        let (mut x, mut y) = (0, 0);
-        while x < a.len() && y < b.len() {
-            match a[x].0.cmp(&b[y].0) {
-                Ordering::Less => {
-                    tail.push(a[x].clone());
-                    x += 1;
-                }
-                Ordering::Greater => {
-                    tail.push(b[y].clone());
-                    y += 1;
-                }
-                Ordering::Equal => {
-                    tail.push((a[x].0.clone(), a[x].1.max(b[y].1)));
-                    x += 1;
-                    y += 1;
-                }
+        // `other` has actors we lack: rebuild once, moving our entries
+        // rather than cloning them, in a single pass from where we stopped.
+        let old = std::mem::take(&mut self.entries);
+        let mut out: SmallVec<[(A, u64); 4]> = SmallVec::with_capacity(old.len() + b.len() - j);
+        // Every entry before `i` sorts before `b[j]`, so one pass from `j` places all.
+        let mut y = j;
+        for mut entry in old {
+            while y < b.len() && b[y].0 < entry.0 {
+                out.push(b[y].clone());
+                y += 1;
             }
+            if y < b.len() && b[y].0 == entry.0 {
+                entry.1 = entry.1.max(b[y].1);
+                y += 1;
+            }
+            out.push(entry);
         }
-        tail.extend(a[x..].iter().cloned());
-        tail.extend(b[y..].iter().cloned());
-        self.entries.truncate(i);
-        self.entries.extend(tail);
+        out.extend(b[y..].iter().cloned());
+        // Many shared actors left the upper bound loose: give the slack back.
+        if out.capacity() - out.len() > out.len() / 4 {
+            out.shrink_to_fit();
+        }
+        self.entries = out;
     }
 
     /// How `self` relates to `other` in the happened-before order.

@@ -1,0 +1,320 @@
+//! Logical clocks: version vector compare and merge against `vclock` and
+//! `crdts::VClock` at 4, 64 and 1,024 actors (floor: a memcpy of the same
+//! bytes), encoded and heap sizes, and hybrid logical clock `now` / `update`
+//! against `uhlc` on one and two threads (floor: `SystemTime::now()`).
+
+use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
+use murmura::clock::VersionVector;
+use murmura::clock::hlc::Hlc;
+use murmura_benches::{CountingAlloc, random_keys};
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::sync::Barrier;
+use std::time::{Duration, Instant, SystemTime};
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc::new();
+
+const SIZES: [usize; 3] = [4, 64, 1_024];
+
+/// One clock's entries: random 64-bit actors, counters 1..=1000.
+fn entries(n: usize, seed: u64) -> Vec<(u64, u64)> {
+    let actors = random_keys(n, seed);
+    let counters = random_keys(n, seed ^ 0xc10c);
+    actors
+        .into_iter()
+        .zip(counters)
+        .map(|(a, c)| (a, c % 1_000 + 1))
+        .collect()
+}
+
+/// The same clock in all three representations.
+#[derive(Clone)]
+struct Clocks {
+    ours: VersionVector<u64>,
+    vclock: vclock::VClock<u64, u64>,
+    crdts: crdts::VClock<u64>,
+}
+
+impl Clocks {
+    fn new(pairs: &[(u64, u64)]) -> Self {
+        Self {
+            ours: pairs.iter().copied().collect(),
+            vclock: vclock::VClock::from(pairs.iter().copied().collect::<HashMap<_, _>>()),
+            crdts: pairs.iter().map(|&(a, c)| crdts::Dot::new(a, c)).collect(),
+        }
+    }
+}
+
+/// Pairs of clocks over the same actors. `concurrent`: each side is ahead
+/// on one of the two highest actors, so a sorted walk learns it only at the
+/// end. `ordered`: the right side is ahead on one random actor, so every
+/// implementation must look at every entry.
+fn pair(n: usize, concurrent: bool) -> (Clocks, Clocks) {
+    let left = entries(n, 7);
+    let mut right = left.clone();
+    let mut sorted: Vec<usize> = (0..n).collect();
+    sorted.sort_by_key(|&i| left[i].0);
+    let mut left = left;
+    if concurrent && n >= 2 {
+        left[sorted[n - 2]].1 += 1;
+        right[sorted[n - 1]].1 += 1;
+    } else {
+        right[(n * 7) / 13].1 += 1;
+    }
+    (Clocks::new(&left), Clocks::new(&right))
+}
+
+/// Like `pair` but the right side's actors are half new.
+fn half_new_pair(n: usize) -> (Clocks, Clocks) {
+    let left = entries(n, 7);
+    let mut right = entries(n, 7);
+    let fresh = entries(n / 2 + 1, 99);
+    for (slot, new) in right.iter_mut().step_by(2).zip(fresh) {
+        *slot = new;
+    }
+    (Clocks::new(&left), Clocks::new(&right))
+}
+
+fn compare(c: &mut Criterion) {
+    let mut group = c.benchmark_group("vv_compare");
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(3));
+    for kind in ["concurrent", "ordered"] {
+        for n in SIZES {
+            let (a, b) = pair(n, kind == "concurrent");
+            let expect = if kind == "concurrent" {
+                None
+            } else {
+                Some(std::cmp::Ordering::Less)
+            };
+            assert_eq!(a.ours.partial_cmp(&b.ours), expect);
+            assert_eq!(a.vclock.partial_cmp(&b.vclock), expect);
+            assert_eq!(a.crdts.partial_cmp(&b.crdts), expect);
+            let id = |who: &str| BenchmarkId::new(format!("{kind}/{who}"), n);
+            group.bench_function(id("murmura"), |bench| {
+                bench.iter(|| black_box(black_box(&a.ours).causality(black_box(&b.ours))))
+            });
+            group.bench_function(id("vclock"), |bench| {
+                bench.iter(|| black_box(black_box(&a.vclock).partial_cmp(black_box(&b.vclock))))
+            });
+            group.bench_function(id("crdts"), |bench| {
+                bench.iter(|| black_box(black_box(&a.crdts).partial_cmp(black_box(&b.crdts))))
+            });
+            if kind == "ordered" {
+                let src = vec![0u8; n * 16];
+                let mut dst = vec![0u8; n * 16];
+                group.bench_function(BenchmarkId::new("floor/memcpy_16B_per_actor", n), |bench| {
+                    bench.iter(|| {
+                        dst.copy_from_slice(black_box(&src));
+                        black_box(dst[0])
+                    })
+                });
+            }
+        }
+    }
+    group.finish();
+}
+
+fn merge(c: &mut Criterion) {
+    let mut group = c.benchmark_group("vv_merge");
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(3));
+    for kind in ["same_actors", "half_new_actors"] {
+        for n in SIZES {
+            let (a, b) = if kind == "same_actors" {
+                pair(n, true)
+            } else {
+                half_new_pair(n)
+            };
+            let id = |who: &str| BenchmarkId::new(format!("{kind}/{who}"), n);
+            // The merged-into clock is cloned in setup; crdts' merge also
+            // consumes its argument, so that is cloned in setup too.
+            group.bench_function(id("murmura"), |bench| {
+                bench.iter_batched_ref(
+                    || a.ours.clone(),
+                    |left| left.merge(black_box(&b.ours)),
+                    BatchSize::SmallInput,
+                )
+            });
+            group.bench_function(id("vclock"), |bench| {
+                bench.iter_batched_ref(
+                    || a.vclock.clone(),
+                    |left| left.merge(black_box(&b.vclock)),
+                    BatchSize::SmallInput,
+                )
+            });
+            group.bench_function(id("crdts"), |bench| {
+                bench.iter_batched_ref(
+                    || (a.crdts.clone(), b.crdts.clone()),
+                    |(left, right)| {
+                        crdts::CvRDT::merge(left, std::mem::take(right));
+                    },
+                    BatchSize::SmallInput,
+                )
+            });
+            if kind == "same_actors" {
+                let src = vec![0u8; n * 16];
+                group.bench_function(BenchmarkId::new("floor/memcpy_16B_per_actor", n), |bench| {
+                    bench.iter_batched_ref(
+                        || vec![0u8; n * 16],
+                        |dst| dst.copy_from_slice(black_box(&src)),
+                        BatchSize::SmallInput,
+                    )
+                });
+            }
+        }
+    }
+    group.finish();
+}
+
+fn sizes(_: &mut Criterion) {
+    let config = bincode::config::standard();
+    println!(
+        "\nvv_size: encoded bytes (ours: own varint format; peers: serde + bincode 2 standard/varint)"
+    );
+    println!(
+        "vv_size: {:>28} {:>8} {:>8} {:>8}",
+        "case", "murmura", "vclock", "crdts"
+    );
+    for dense in [false, true] {
+        for n in SIZES {
+            let pairs: Vec<(u64, u64)> = if dense {
+                (0..n as u64).map(|a| (a, a % 1_000 + 1)).collect()
+            } else {
+                entries(n, 7)
+            };
+            let clocks = Clocks::new(&pairs);
+            let ours = clocks.ours.to_bytes().len();
+            let vclock = bincode::serde::encode_to_vec(&clocks.vclock, config)
+                .expect("encodes")
+                .len();
+            let crdts = bincode::serde::encode_to_vec(&clocks.crdts, config)
+                .expect("encodes")
+                .len();
+            let case = format!(
+                "{} actors, {}",
+                n,
+                if dense { "ids 0..n" } else { "random u64 ids" }
+            );
+            println!("vv_size: {case:>28} {ours:>8} {vclock:>8} {crdts:>8}");
+        }
+    }
+    println!("vv_heap: live heap bytes per clock (counting allocator)");
+    for n in SIZES {
+        let pairs = entries(n, 7);
+        let (_ours, ours) = ALLOC.measure(|| pairs.iter().copied().collect::<VersionVector<u64>>());
+        let (_v, v) = ALLOC.measure(|| {
+            vclock::VClock::<u64, u64>::from(pairs.iter().copied().collect::<HashMap<_, _>>())
+        });
+        let (_c, c) = ALLOC.measure(|| {
+            pairs
+                .iter()
+                .map(|&(a, c)| crdts::Dot::new(a, c))
+                .collect::<crdts::VClock<u64>>()
+        });
+        println!("vv_heap: {n:>5} actors: murmura {ours:>7}  vclock {v:>7}  crdts {c:>7}");
+    }
+}
+
+/// Runs `op` `iters` times split over two threads sharing one clock and
+/// returns the wall time, so the figure is time per operation at two-thread
+/// throughput.
+fn two_threads(iters: u64, op: impl Fn() + Sync) -> Duration {
+    let barrier = Barrier::new(3);
+    let per_thread = iters.div_ceil(2);
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| {
+                barrier.wait();
+                for _ in 0..per_thread {
+                    op();
+                }
+                barrier.wait();
+            });
+        }
+        barrier.wait();
+        let start = Instant::now();
+        barrier.wait();
+        start.elapsed()
+    })
+}
+
+fn hlc(c: &mut Criterion) {
+    let mut group = c.benchmark_group("hlc");
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(3));
+    let ours = Hlc::new();
+    let peer = uhlc::HLC::default();
+    // Timestamps from other clocks, a little in the past, cycled.
+    let remote_ours = Hlc::new();
+    let remote_peer = uhlc::HLC::default();
+    let ours_in: Vec<_> = (0..1_024).map(|_| remote_ours.now()).collect();
+    let peer_in: Vec<_> = (0..1_024).map(|_| remote_peer.new_timestamp()).collect();
+
+    group.bench_function("now/1_thread/murmura", |b| b.iter(|| black_box(ours.now())));
+    group.bench_function("now/1_thread/uhlc", |b| {
+        b.iter(|| black_box(peer.new_timestamp()))
+    });
+    group.bench_function("now/1_thread/floor_SystemTime_now", |b| {
+        b.iter(|| black_box(SystemTime::now()))
+    });
+    let mut k = 0usize;
+    group.bench_function("update/1_thread/murmura", |b| {
+        b.iter(|| {
+            k = (k + 1) & 1_023;
+            black_box(ours.update(ours_in[k]).expect("within drift"))
+        })
+    });
+    group.bench_function("update/1_thread/uhlc", |b| {
+        b.iter(|| {
+            k = (k + 1) & 1_023;
+            black_box(
+                peer.update_with_timestamp(&peer_in[k])
+                    .expect("within drift"),
+            )
+        })
+    });
+    group.bench_function("now/2_threads/murmura", |b| {
+        b.iter_custom(|iters| {
+            two_threads(iters, || {
+                black_box(ours.now());
+            })
+        })
+    });
+    group.bench_function("now/2_threads/uhlc", |b| {
+        b.iter_custom(|iters| {
+            two_threads(iters, || {
+                black_box(peer.new_timestamp());
+            })
+        })
+    });
+    group.bench_function("now/2_threads/floor_SystemTime_now", |b| {
+        b.iter_custom(|iters| {
+            two_threads(iters, || {
+                black_box(SystemTime::now());
+            })
+        })
+    });
+    group.bench_function("update/2_threads/murmura", |b| {
+        b.iter_custom(|iters| {
+            two_threads(iters, || {
+                black_box(ours.update(ours_in[7]).expect("within drift"));
+            })
+        })
+    });
+    group.bench_function("update/2_threads/uhlc", |b| {
+        b.iter_custom(|iters| {
+            two_threads(iters, || {
+                black_box(
+                    peer.update_with_timestamp(&peer_in[7])
+                        .expect("within drift"),
+                );
+            })
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, sizes, compare, merge, hlc);
+criterion_main!(benches);
