@@ -71,7 +71,7 @@ fn setmap_spec(h: &[Record<SetMap>]) -> BTreeMap<u64, Vec<u64>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(32))]
+    #![proptest_config(ProptestConfig::with_cases(48))]
 
     #[test]
     fn setmap_laws(s in steps(30)) {
