@@ -14,6 +14,9 @@ fuzz_target!(|data: &[u8]| {
         assert!(list.to_vec().len() <= list.len());
     }
     if let Ok(digest) = Digest::<u64>::from_bytes(data) {
-        assert_eq!(Digest::<u64>::from_bytes(&digest.to_bytes()).ok(), Some(digest));
+        assert_eq!(
+            Digest::<u64>::from_bytes(&digest.to_bytes()).ok(),
+            Some(digest)
+        );
     }
 });

@@ -14,6 +14,7 @@ use crate::Result;
 use crate::clock::{CausalContext, Dot};
 use crate::codec::{Codec, read_count};
 use crate::context::ActorTable;
+use crate::sorted::SortedMap;
 use murmura_core::codec::{DecodeError, Reader, put_varint};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
@@ -124,7 +125,6 @@ impl<A: Ord + Clone + Codec + Debug> DotStore<A> for DotSet<A> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct DotFun<A: Ord, V> {
-    #[cfg_attr(feature = "serde", serde(with = "crate::serde_util"))]
     #[cfg_attr(
         feature = "serde",
         serde(bound(
@@ -132,13 +132,13 @@ pub struct DotFun<A: Ord, V> {
             deserialize = "A: Ord + serde::Deserialize<'de>, V: serde::Deserialize<'de>"
         ))
     )]
-    pub(crate) entries: BTreeMap<Dot<A>, V>,
+    pub(crate) entries: SortedMap<Dot<A>, V>,
 }
 
 impl<A: Ord, V> Default for DotFun<A, V> {
     fn default() -> Self {
         Self {
-            entries: BTreeMap::new(),
+            entries: SortedMap::default(),
         }
     }
 }
@@ -180,12 +180,12 @@ where
 
     fn unseen_by(&self, ctx: &CausalContext<A>) -> Self {
         Self {
-            entries: self
-                .entries
-                .iter()
-                .filter(|(d, _)| !ctx.contains(d))
-                .map(|(d, v)| (d.clone(), v.clone()))
-                .collect(),
+            entries: SortedMap::from_sorted_iter(
+                self.entries
+                    .iter()
+                    .filter(|(d, _)| !ctx.contains(d))
+                    .map(|(d, v)| (d.clone(), v.clone())),
+            ),
         }
     }
 
@@ -199,7 +199,7 @@ where
 
     fn decode_store(table: &ActorTable<A>, reader: &mut Reader<'_>) -> Result<Self> {
         let n = read_count(reader, 2 + V::MIN_LEN)?;
-        let mut entries = BTreeMap::new();
+        let mut entries = SortedMap::default();
         let mut last: Option<Dot<A>> = None;
         for _ in 0..n {
             let d = table.decode_dot(reader)?;

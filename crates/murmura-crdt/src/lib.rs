@@ -81,6 +81,7 @@ mod register;
 mod rwset;
 #[cfg(feature = "serde")]
 mod serde_util;
+mod sorted;
 mod traits;
 
 pub use bounded::{BoundedCounter, BoundedOp};

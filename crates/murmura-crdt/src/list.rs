@@ -10,7 +10,7 @@
 
 use crate::clock::{CausalContext, Dot};
 use crate::codec::{Codec, read_count};
-use crate::context::{ActorTable, DotRanges};
+use crate::context::{ActorTable, DotRanges, context_actors, decode_context, encode_context};
 use crate::traits::{AntiEntropy, DeltaCrdt, Lattice};
 use crate::{Error, Result};
 use murmura_core::codec::{DecodeError, Reader, put_varint};
@@ -351,5 +351,21 @@ where
             deleted.insert(id);
         }
         Ok(Self { nodes, deleted })
+    }
+}
+
+impl<A: Ord + Clone + Codec> Codec for ListDigest<A> {
+    fn encode(&self, out: &mut Vec<u8>) {
+        let table = ActorTable::from_sorted(context_actors(&self.inserts));
+        table.encode(out);
+        encode_context(&self.inserts, &table, out);
+        self.deleted.encode(out);
+    }
+
+    fn decode(reader: &mut Reader<'_>) -> Result<Self> {
+        let table = ActorTable::decode(reader)?;
+        let inserts = decode_context(&table, reader)?;
+        let deleted = DotRanges::decode(reader)?;
+        Ok(Self { inserts, deleted })
     }
 }

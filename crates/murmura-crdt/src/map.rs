@@ -3,7 +3,7 @@
 
 use crate::Result;
 use crate::causal::Causal;
-use crate::clock::{CausalContext, Dot};
+use crate::clock::CausalContext;
 use crate::codec::{Codec, read_count};
 use crate::dotstore::{DotFun, DotMap, DotStore, delegate_dot_store};
 use crate::register::LwwRegister;
@@ -219,20 +219,21 @@ impl<A: Ord + Clone + Codec + Debug> Causal<CounterDots<A>, A> {
     /// Adds `by` (negative to subtract) as `actor`; returns the delta. The
     /// actor's contribution saturates at the `i64` range.
     pub fn inc(&mut self, actor: A, by: i64) -> Self {
-        let dot = self.ctx.next_dot(actor.clone());
+        let dot = self.ctx.next_dot(actor);
         let mut ctx = CausalContext::new();
         let mut total = 0i64;
-        // The actor's own earlier dots sort together, just below the new one.
-        let own = Dot::new(actor.clone(), 0)..dot.clone();
-        while let Some((d, v)) = self.store.0.entries.range(own.clone()).next() {
-            let d = d.clone();
+        // The actor's earlier dot (normally one) is superseded: its
+        // total carries over, and the delta's context covers it so peers drop it.
+        self.store.0.entries.retain(|d, v| {
+            if d.actor != dot.actor {
+                return true;
+            }
             total = total.saturating_add(*v);
-            self.store.0.entries.remove(&d);
-            ctx.insert(d);
-        }
+            ctx.insert(d.clone());
+            false
+        });
         total = total.saturating_add(by);
         ctx.insert(dot.clone());
-        self.ctx.insert(dot.clone());
         self.store.0.entries.insert(dot.clone(), total);
         let mut store = CounterDots::default();
         store.0.entries.insert(dot, total);

@@ -11,6 +11,17 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub(crate) struct MaxMap<K: Ord> {
+    // As pairs: bounded counters key by (from, to), which JSON cannot.
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            with = "crate::serde_util",
+            bound(
+                serialize = "K: serde::Serialize",
+                deserialize = "K: Ord + serde::Deserialize<'de>"
+            )
+        )
+    )]
     pub(crate) entries: BTreeMap<K, u64>,
 }
 

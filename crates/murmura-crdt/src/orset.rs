@@ -113,6 +113,52 @@ impl<'a, A: Ord + Clone> Seen<'a, A> {
     }
 }
 
+impl<E: Ord + Clone, A: Ord + Clone> ElemDots<E, A> {
+    /// The join when our buffer would have to grow: growing reallocates and
+    /// copies anyway, so merge forward into one buffer sized for the worst
+    /// case instead. Ours are moved, not cloned; every output entry is
+    /// written once, in order, with no placeholder pass and no final shift;
+    /// and the unused tail of the reservation is never touched, so it costs
+    /// address space, not page faults.
+    fn join_into_fresh(
+        &mut self,
+        seen_here: &Seen<'_, A>,
+        theirs: &[(E, Dot<A>)],
+        seen_there: &Seen<'_, A>,
+    ) {
+        let ours = std::mem::take(&mut self.entries);
+        let mut out = Vec::with_capacity(ours.len() + theirs.len());
+        let mut ours = ours.into_iter().peekable();
+        let mut theirs = theirs.iter().peekable();
+        loop {
+            let order = match (ours.peek(), theirs.peek()) {
+                (Some(a), Some(b)) => a.cmp(b),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (None, None) => break,
+            };
+            match order {
+                std::cmp::Ordering::Equal => {
+                    out.extend(ours.next());
+                    theirs.next();
+                }
+                std::cmp::Ordering::Less => {
+                    out.extend(ours.next().filter(|(_, d)| !seen_there.contains(d)));
+                }
+                std::cmp::Ordering::Greater => {
+                    out.extend(
+                        theirs
+                            .next()
+                            .filter(|(_, d)| !seen_here.contains(d))
+                            .cloned(),
+                    );
+                }
+            }
+        }
+        self.entries = out;
+    }
+}
+
 impl<E, A> DotStore<A> for ElemDots<E, A>
 where
     E: Ord + Clone + Codec + Debug,
@@ -135,6 +181,10 @@ where
         }
         let seen_here = Seen::new(ctx);
         let seen_there = Seen::new(other_ctx);
+        if self.entries.capacity() - self.entries.len() < other.entries.len() {
+            self.join_into_fresh(&seen_here, &other.entries, &seen_there);
+            return;
+        }
         // In place, from the back: their entries are appended as
         // placeholders, the merged run is written downwards into the slack,
         // then the unused front is drained. No second array is allocated, so
@@ -461,8 +511,15 @@ mod tests {
         fn packed_join_matches_model((a, ca) in side(), (b, cb) in side()) {
             let mut packed = ElemDots { entries: a.iter().cloned().collect() };
             let theirs = ElemDots { entries: b.iter().cloned().collect() };
+            // Both layouts: with room to merge in place, and without (a
+            // fresh buffer).
+            let mut roomy = packed.clone();
+            roomy.entries.reserve(theirs.entries.len());
             packed.join(&ca, &theirs, &cb);
-            prop_assert_eq!(packed.entries, model(&a, &ca, &b, &cb));
+            roomy.join(&ca, &theirs, &cb);
+            let expected = model(&a, &ca, &b, &cb);
+            prop_assert_eq!(&packed.entries, &expected);
+            prop_assert_eq!(&roomy.entries, &expected);
         }
     }
 }

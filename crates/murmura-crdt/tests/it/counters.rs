@@ -17,7 +17,7 @@ fn bop(_: &BoundedCounter<u64>, raw: u64) -> BoundedOp<u64> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(40))]
+    #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
     fn gcounter_laws(s in steps(30)) {

@@ -71,7 +71,7 @@ fn setmap_spec(h: &[Record<SetMap>]) -> BTreeMap<u64, Vec<u64>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(32))]
+    #![proptest_config(ProptestConfig::with_cases(48))]
 
     #[test]
     fn setmap_laws(s in steps(30)) {
@@ -109,6 +109,12 @@ proptest! {
     }
 
     #[test]
+    fn causal_counter_laws(s in steps(30)) {
+        let (reps, deltas) = states(3, &s, |i| i as u64, |_: &CausalCounter<u64>, raw| raw as i64 % 9 - 4);
+        laws(&reps, &deltas)?;
+    }
+
+    #[test]
     fn causal_counter_converges(s in steps(60), n in 3..6usize) {
         converge(n, &s, |i| i as u64, |_: &CausalCounter<u64>, raw| raw as i64 % 9 - 4,
             |h: &[Record<CausalCounter<u64>>]| h.iter().map(|r| i128::from(r.op)).sum())?;
@@ -141,6 +147,20 @@ proptest! {
         laws(&reps, &deltas)?;
     }
 
+    /// List digests travel: encoded, decoded, and answered exactly.
+    #[test]
+    fn list_digest_round_trips(s in steps(30)) {
+        use murmura_crdt::{AntiEntropy, Codec, ListDigest};
+        let (reps, _) = states(3, &s, |i| i as u64, list_op);
+        for a in &reps {
+            for b in &reps {
+                let d = ListDigest::from_bytes(&b.digest().to_bytes()).expect("round trip");
+                prop_assert_eq!(&d, &b.digest());
+                prop_assert_eq!(b.merged(&a.missing(&d)), b.merged(a));
+            }
+        }
+    }
+
     /// The visible values are exactly the inserted ones not deleted.
     #[test]
     fn list_converges(s in steps(80), n in 3..6usize) {
@@ -171,6 +191,9 @@ proptest! {
         garbage::<CounterMap>(&bytes)?;
         garbage::<Lwwm>(&bytes)?;
         garbage::<List<u64, u64>>(&bytes)?;
+        if let Ok(d) = <murmura_crdt::ListDigest<u64> as murmura_crdt::Codec>::from_bytes(&bytes) {
+            prop_assert_eq!(murmura_crdt::Codec::from_bytes(&murmura_crdt::Codec::to_bytes(&d)).ok(), Some(d));
+        }
         garbage::<ORMap<u64, ORMapInner, u64>>(&bytes)?;
     }
 }

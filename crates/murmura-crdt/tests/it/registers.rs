@@ -14,7 +14,7 @@ fn always<O>(_: &O) -> Option<()> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(40))]
+    #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
     fn lww_laws(s in steps(30)) {

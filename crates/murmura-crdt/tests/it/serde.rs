@@ -1,7 +1,54 @@
 //! serde support: JSON round trips, and hostile input is refused.
 #![cfg(feature = "serde")]
 
-use murmura_crdt::{CounterDots, GCounter, Lattice, List, LwwMap, MvRegister, ORMap, ORSet};
+use murmura_crdt::{
+    BoundedCounter, CounterDots, DisableWinsFlag, EnableWinsFlag, GCounter, GSet, Lattice, List,
+    LwwMap, LwwRegister, MvRegister, ORMap, ORSet, PNCounter, RemoveWinsSet, TwoPSet,
+};
+use serde::{Serialize, de::DeserializeOwned};
+use std::fmt::Debug;
+
+fn json_round_trip<T: Serialize + DeserializeOwned + PartialEq + Debug>(value: &T) {
+    let text = serde_json::to_string(value).expect("serialises");
+    let back: T = serde_json::from_str(&text).expect("deserialises");
+    assert_eq!(&back, value, "{text}");
+}
+
+#[test]
+fn every_other_type_round_trips() {
+    let mut pn = PNCounter::new();
+    pn.inc(1u64, 5);
+    pn.dec(2, 3);
+    json_round_trip(&pn);
+    let mut bounded = BoundedCounter::new();
+    bounded.inc(1u64, 5);
+    bounded.transfer(1, 2, 2).unwrap();
+    json_round_trip(&bounded);
+    let mut g = GSet::new();
+    g.insert("x".to_string());
+    json_round_trip(&g);
+    let mut two = TwoPSet::new();
+    two.insert(1u64);
+    two.insert(2);
+    two.remove(1);
+    json_round_trip(&two);
+    let mut rw: RemoveWinsSet<u64, u64> = RemoveWinsSet::new();
+    rw.add(1, 4);
+    rw.remove(2, 4);
+    rw.add(1, 5);
+    json_round_trip(&rw);
+    let mut lww = LwwRegister::default();
+    lww.write(3u64, 1u64, "v".to_string());
+    json_round_trip(&lww);
+    let mut ew: EnableWinsFlag<u64> = EnableWinsFlag::new();
+    ew.enable(1);
+    json_round_trip(&ew);
+    let mut dw: DisableWinsFlag<u64> = DisableWinsFlag::new();
+    dw.enable(1);
+    dw.disable(2);
+    json_round_trip(&dw);
+    assert!(!dw.is_enabled());
+}
 
 #[test]
 fn json_round_trips() {

@@ -40,7 +40,7 @@ fn remove_wins<T: murmura_crdt::DeltaCrdt<Op = SetOp<u64>>>(h: &[Record<T>]) -> 
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(40))]
+    #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
     fn gset_laws(s in steps(30)) {
