@@ -104,7 +104,7 @@ pub enum KeyringChange {
 }
 
 pub(crate) enum Command {
-    Join(Vec<SocketAddr>, oneshot::Sender<()>),
+    Join(Vec<SocketAddr>, oneshot::Sender<Result<usize>>),
     Leave(oneshot::Sender<()>),
     SetMetadata(Vec<u8>, oneshot::Sender<Result<()>>),
     Broadcast(Vec<u8>, Vec<u8>, oneshot::Sender<Result<()>>),
@@ -152,22 +152,23 @@ impl Gossip {
         rx.await.map_err(|_| Error::Shutdown)
     }
 
-    /// Joins through seeds given as `host:port` (host names are resolved here).
-    /// Returns once the push-pull requests are sent; watch events or
-    /// [`members`](Self::members) for the outcome.
-    pub async fn join<S: AsRef<str>>(&self, seeds: impl IntoIterator<Item = S>) -> Result<()> {
+    /// Joins through seeds given as `host:port` (host names are resolved
+    /// here): a push-pull with each. Returns how many seeds answered, or
+    /// [`Error::JoinFailed`] if none did within the stream timeout. Seeds are
+    /// also retried later to heal partitions.
+    pub async fn join<S: AsRef<str>>(&self, seeds: impl IntoIterator<Item = S>) -> Result<usize> {
         let mut addrs = Vec::new();
         for seed in seeds {
             let resolved = tokio::net::lookup_host(seed.as_ref()).await?;
             addrs.extend(resolved.filter(|a| a.is_ipv4() == self.local.is_ipv4()));
         }
-        self.ask(|tx| Command::Join(addrs, tx)).await
+        self.join_addrs(addrs).await
     }
 
-    /// Joins through seeds given as socket addresses.
-    pub async fn join_addrs(&self, seeds: impl IntoIterator<Item = SocketAddr>) -> Result<()> {
+    /// Joins through seeds given as socket addresses (see [`join`](Self::join)).
+    pub async fn join_addrs(&self, seeds: impl IntoIterator<Item = SocketAddr>) -> Result<usize> {
         let addrs = seeds.into_iter().collect();
-        self.ask(|tx| Command::Join(addrs, tx)).await
+        self.ask(|tx| Command::Join(addrs, tx)).await?
     }
 
     /// Leaves gracefully: announces it, gossips a little longer, then stops.
