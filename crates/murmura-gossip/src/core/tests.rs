@@ -387,3 +387,39 @@ fn direct_messages_travel_over_streams() {
         Err(crate::Error::UnknownMember(_))
     ));
 }
+
+#[test]
+fn push_pulls_are_bounded_in_number_and_time() {
+    let mut config = Config::local();
+    config.max_concurrent_push_pull = 2;
+    config.reconnect_interval = Duration::from_millis(100);
+    config.push_pull_interval = Duration::from_millis(100);
+    config.push_pull_timeout = Duration::from_secs(1);
+    let mut c = Swim::new("me", 1u64, config, seeded(1), T0).unwrap();
+    let peers: Vec<Message<u64>> = (2..30).map(|i| alive(&format!("p{i}"), i, 0)).collect();
+    c.handle_datagram(T0, 2, &datagram(&peers)).unwrap();
+    let dead: Vec<Message<u64>> = (2..20)
+        .map(|i| Message::Dead(accuse(&format!("p{i}"), 0, "x")))
+        .collect();
+    c.handle_datagram(T0, 2, &datagram(&dead)).unwrap();
+    // Nobody ever answers: at most two exchanges are outstanding at a time.
+    let mut streams = 0;
+    let mut now = T0;
+    for _ in 0..9 {
+        now += Duration::from_millis(100);
+        c.handle_timer(now);
+        streams += std::iter::from_fn(|| c.poll_transmit())
+            .filter(|t| t.kind == TransmitKind::Stream)
+            .count();
+    }
+    assert_eq!(streams, 2, "capped while none completes");
+    // Unanswered exchanges time out and free their slots.
+    now += Duration::from_secs(1);
+    c.handle_timer(now);
+    now += Duration::from_millis(100);
+    c.handle_timer(now);
+    let more = std::iter::from_fn(|| c.poll_transmit())
+        .filter(|t| t.kind == TransmitKind::Stream)
+        .count();
+    assert!((1..=2).contains(&more), "{more}");
+}
