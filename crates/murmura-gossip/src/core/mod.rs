@@ -158,6 +158,8 @@ pub(crate) struct Relay<A> {
 
 /// Outstanding indirect probes relayed for others, at most.
 const MAX_RELAYS: usize = 1024;
+/// Largest plain payload a datagram may decompress to (a UDP datagram's limit).
+const MAX_DATAGRAM: usize = 65_536;
 /// Transmits waiting to be polled, at most (the oldest are dropped).
 const MAX_TRANSMITS: usize = 65_536;
 
@@ -503,7 +505,7 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
     /// Handles one datagram from `from`. Errors say why it was dropped
     /// (already counted in [`stats`](Self::stats)); the state is unchanged then.
     pub fn handle_datagram(&mut self, now: Duration, from: A, bytes: &[u8]) -> Result<()> {
-        let messages = self.open(bytes)?;
+        let messages = self.open(bytes, MAX_DATAGRAM)?;
         for m in messages {
             self.dispatch(now, &from, m);
         }
@@ -519,7 +521,7 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
         from: A,
         bytes: &[u8],
     ) -> Result<Option<Vec<u8>>> {
-        let messages = self.open(bytes)?;
+        let messages = self.open(bytes, self.envelope.max_payload())?;
         let mut reply = None;
         for m in messages {
             match m {
@@ -659,11 +661,11 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
         self.transmits.push_back(t);
     }
 
-    fn open(&mut self, bytes: &[u8]) -> Result<Vec<Message<A>>> {
+    fn open(&mut self, bytes: &[u8], max_plain: usize) -> Result<Vec<Message<A>>> {
         self.stats.bytes_received += bytes.len() as u64;
         let result = self
             .envelope
-            .open(bytes)
+            .open_limited(bytes, max_plain)
             .and_then(|plain| Ok(wire::decode_compound::<A>(&plain)?));
         match &result {
             Ok(m) => self.stats.messages_received += m.len() as u64,

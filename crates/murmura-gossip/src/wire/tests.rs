@@ -249,6 +249,8 @@ fn compression_round_trip_and_bounds() {
     let sealed = env.seal(&plain, &mut seeded(1)).unwrap();
     assert!(sealed.len() < plain.len());
     assert_eq!(env.open(&sealed).unwrap(), plain);
+    // A datagram may not expand past a datagram's size.
+    assert!(matches!(env.open_limited(&sealed, 100), Err(Error::Decompress)));
     // A small limit refuses the decompressed size up front.
     let small = Envelope::new(b"", sealed.len() + 8);
     assert!(matches!(small.open(&sealed), Err(Error::Decompress)));
