@@ -250,7 +250,10 @@ fn compression_round_trip_and_bounds() {
     assert!(sealed.len() < plain.len());
     assert_eq!(env.open(&sealed).unwrap(), plain);
     // A datagram may not expand past a datagram's size.
-    assert!(matches!(env.open_limited(&sealed, 100), Err(Error::Decompress)));
+    assert!(matches!(
+        env.open_limited(&sealed, 100),
+        Err(Error::Decompress)
+    ));
     // A small limit refuses the decompressed size up front.
     let small = Envelope::new(b"", sealed.len() + 8);
     assert!(matches!(small.open(&sealed), Err(Error::Decompress)));
