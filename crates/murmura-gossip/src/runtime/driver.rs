@@ -36,6 +36,13 @@ pub(crate) async fn spawn(options: Options) -> Result<Spawned> {
     let bound = udp.local_addr()?;
     let tcp = TcpListener::bind(bound).await?;
     let advertise = options.advertise.unwrap_or(bound);
+    if advertise.ip().is_unspecified() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "bound to an unspecified address: set Options::advertise to an address peers can reach",
+        )
+        .into());
+    }
     let rng = match options.rng_seed {
         Some(seed) => seeded(seed),
         None => from_entropy(),

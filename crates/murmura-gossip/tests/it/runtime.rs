@@ -226,3 +226,9 @@ async fn another_cluster_label_is_ignored() {
         g.stop().await;
     }
 }
+
+#[tokio::test]
+async fn an_unreachable_advertised_address_is_refused() {
+    let o = Options::new("x", "0.0.0.0:0".parse().unwrap(), fast_config());
+    assert!(matches!(Gossip::start(o).await, Err(Error::Io(_))));
+}
