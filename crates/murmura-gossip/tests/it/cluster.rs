@@ -332,3 +332,32 @@ fn hundreds_of_members_converge_and_detect_a_failure() {
         );
     }
 }
+
+#[test]
+fn stable_removal_needs_independent_accusers() {
+    let stable = |min| {
+        let mut c = config();
+        c.stability.min_accusations = Some(min);
+        c
+    };
+    // Several members probe the stopped one, so two accusers gather: removed.
+    let mut net = Net::cluster(14, 6, stable(2));
+    converge(&mut net, 6);
+    net.down.insert(2);
+    let ids = net.ids();
+    assert!(
+        net.drive_until(60 * SEC, |n| n.all_see(ids.clone(), "n2", State::Dead)),
+        "seed {}",
+        net.seed
+    );
+    // More accusers than there are members: suspected, never removed.
+    let mut net = Net::cluster(15, 4, stable(10));
+    converge(&mut net, 4);
+    net.down.insert(2);
+    net.drive(60 * SEC);
+    assert!(
+        net.all_see([0, 1, 3], "n2", State::Suspect),
+        "seed {}",
+        net.seed
+    );
+}
