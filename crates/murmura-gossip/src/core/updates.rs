@@ -172,7 +172,8 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
         let changed = e.member.meta != a.meta || e.member.addr != a.addr;
         e.member.meta = a.meta;
         e.member.addr = a.addr;
-        if old.is_gone() {
+        if old.is_gone() && self.config.stability.flap_threshold.is_some() {
+            // Trimmed in `flapping`, so it stays within the threshold.
             e.recoveries.push_back(now);
         }
         self.set_state(now, &a.name, State::Alive, a.incarnation);
