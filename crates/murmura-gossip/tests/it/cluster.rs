@@ -361,3 +361,75 @@ fn stable_removal_needs_independent_accusers() {
         net.seed
     );
 }
+
+mod chaos {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[derive(Debug, Clone)]
+    enum Fault {
+        Loss(u8),
+        Cut(u64, u64),
+        Heal,
+        Pause(u64),
+        Resume(u64),
+    }
+
+    fn fault() -> impl Strategy<Value = Fault> {
+        prop_oneof![
+            (0u8..30).prop_map(Fault::Loss),
+            (0u64..6, 0u64..6).prop_map(|(a, b)| Fault::Cut(a, b)),
+            Just(Fault::Heal),
+            (1u64..6).prop_map(Fault::Pause),
+            (1u64..6).prop_map(Fault::Resume),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(16))]
+
+        /// Whatever faults come and go, once the network is whole again every
+        /// running member sees every running member alive (liveness), and
+        /// members that stayed stopped are not taken for alive (safety).
+        #[test]
+        fn the_cluster_recovers_from_any_fault_sequence(
+            seed in any::<u64>(),
+            faults in proptest::collection::vec(fault(), 1..12),
+            crashed in proptest::option::of(1u64..6),
+        ) {
+            let mut net = Net::cluster(seed, 6, config());
+            converge(&mut net, 6);
+            for f in faults {
+                match f {
+                    Fault::Loss(p) => net.loss = f64::from(p) / 100.0,
+                    Fault::Cut(a, b) if a != b => net.partition(&[a], &[b]),
+                    Fault::Cut(..) => {}
+                    Fault::Heal => net.heal(),
+                    Fault::Pause(i) => { net.down.insert(i); }
+                    Fault::Resume(i) => { net.down.remove(&i); }
+                }
+                net.drive(3 * SEC);
+            }
+            net.heal();
+            net.loss = 0.0;
+            net.down.clear();
+            if let Some(c) = crashed {
+                net.down.insert(c);
+            }
+            let running: Vec<u64> = net.ids().into_iter().filter(|i| Some(*i) != crashed).collect();
+            let ok = net.drive_until(120 * SEC, |n| {
+                running.iter().all(|o| running.iter().all(|m| {
+                    n.view(*o, &format!("n{m}")).is_some_and(|v| v.state == State::Alive)
+                }))
+            });
+            prop_assert!(ok, "seed {}: running members did not all see each other alive", seed);
+            if let Some(c) = crashed {
+                let gone = net.drive_until(60 * SEC, |n| running.iter().all(|o| {
+                    n.view(*o, &format!("n{c}")).is_none_or(|v| v.state.is_gone())
+                }));
+                prop_assert!(gone, "seed {}: crashed n{} still taken for alive", seed, c);
+            }
+        }
+    }
+}
