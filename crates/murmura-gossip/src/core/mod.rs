@@ -321,6 +321,19 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
         }
     }
 
+    /// Replaces the seeds retried for partition healing (at most 64), e.g.
+    /// after the runtime resolved their host names again.
+    pub fn set_seeds(&mut self, seeds: impl IntoIterator<Item = A>) {
+        let me = self.local_member().addr.clone();
+        let mut fresh: Vec<A> = Vec::new();
+        for s in seeds {
+            if s != me && !fresh.contains(&s) && fresh.len() < 64 {
+                fresh.push(s);
+            }
+        }
+        self.seeds = fresh;
+    }
+
     /// Leaves gracefully: announces it and stops probing. Keep driving the
     /// core for a few gossip intervals so the news spreads, then drop it.
     pub fn leave(&mut self, now: Duration) {

@@ -423,3 +423,23 @@ fn push_pulls_are_bounded_in_number_and_time() {
         .count();
     assert!((1..=2).contains(&more), "{more}");
 }
+
+#[test]
+fn seeds_can_be_replaced_for_healing() {
+    let mut config = Config::local();
+    config.reconnect_interval = Duration::from_millis(100);
+    let mut c = Swim::new("me", 1u64, config, seeded(1), T0).unwrap();
+    c.join(T0, [5u64]);
+    let first: Vec<u64> = std::iter::from_fn(|| c.poll_transmit())
+        .map(|t| t.to)
+        .collect();
+    assert_eq!(first, vec![5]);
+    c.stream_failed(T0, &5);
+    c.set_seeds([1u64, 7, 7]);
+    c.handle_timer(T0 + Duration::from_millis(100));
+    let healing: Vec<u64> = std::iter::from_fn(|| c.poll_transmit())
+        .filter(|t| t.kind == TransmitKind::Stream)
+        .map(|t| t.to)
+        .collect();
+    assert_eq!(healing, vec![7], "only the new seed, never ourselves");
+}

@@ -188,6 +188,7 @@ impl Driver {
             Command::SetMetadata(meta, tx) => {
                 let _ = tx.send(self.core.set_metadata(now, meta));
             }
+            Command::SetSeeds(seeds) => self.core.set_seeds(seeds),
             Command::SendReliable(to, payload, tx) => {
                 let _ = tx.send(self.core.send_reliable(&to, payload));
             }

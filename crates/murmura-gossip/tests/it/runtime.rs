@@ -232,3 +232,19 @@ async fn an_unreachable_advertised_address_is_refused() {
     let o = Options::new("x", "0.0.0.0:0".parse().unwrap(), fast_config());
     assert!(matches!(Gossip::start(o).await, Err(Error::Io(_))));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seeds_are_resolved_by_name() {
+    let mut o = Options::new("a", "127.0.0.1:0".parse().unwrap(), fast_config());
+    o.reresolve_interval = Duration::from_secs(1);
+    let a = Gossip::start(o).await.unwrap();
+    let b = start(12, fast_config()).await;
+    let seed = format!("localhost:{}", a.local_addr().port());
+    assert_eq!(b.join([seed]).await.unwrap(), 1);
+    assert!(eventually(10, || async { live(&a).await == 2 && live(&b).await == 2 }).await);
+    // The re-resolving task keeps running harmlessly, and ends with the member.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(live(&b).await, 2);
+    a.stop().await;
+    b.stop().await;
+}
