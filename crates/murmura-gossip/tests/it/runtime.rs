@@ -248,3 +248,14 @@ async fn seeds_are_resolved_by_name() {
     a.stop().await;
     b.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_every_handle_stops_the_member() {
+    let g = start(13, fast_config()).await;
+    let addr = g.local_addr();
+    let events = g.subscribe();
+    drop(g);
+    // The task ends and releases its sockets (a subscriber does not keep it alive).
+    assert!(eventually(5, || async move { std::net::UdpSocket::bind(addr).is_ok() }).await);
+    drop(events);
+}
