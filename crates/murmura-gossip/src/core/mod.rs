@@ -51,6 +51,7 @@ pub enum TransmitKind {
 
 /// Something the application may want to know.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event<A> {
     /// A member appeared (or came back after leaving).
     Joined(Member<A>),
