@@ -12,12 +12,16 @@ pub struct Stability {
     /// Declare a suspect dead only once at least this many distinct members
     /// accused it (`None`: Lifeguard's timeout alone decides).
     pub min_accusations: Option<u32>,
-    /// After this many recoveries (dead or left, then alive again) within
-    /// `flap_window`, hold back further `Recovered`/`Joined` events for the
-    /// member until it has stayed alive for `flap_window`.
+    /// Flap damping: once a member came back (dead or left, then alive
+    /// again) this many times within `flap_window`, its next comeback is not
+    /// accepted at once. It stays dead or left here — not probed, not counted
+    /// live, no event — for `flap_hold`; then the newest news of it is
+    /// admitted, unless it was declared gone again meanwhile. `None`: off.
     pub flap_threshold: Option<u32>,
-    /// Window of flap damping.
+    /// Window over which comebacks are counted.
     pub flap_window: Duration,
+    /// How long a damped comeback is held back.
+    pub flap_hold: Duration,
 }
 
 impl Default for Stability {
@@ -26,6 +30,7 @@ impl Default for Stability {
             min_accusations: None,
             flap_threshold: None,
             flap_window: Duration::from_secs(60),
+            flap_hold: Duration::from_secs(30),
         }
     }
 }

@@ -10,6 +10,7 @@
 mod anti_entropy;
 mod disseminate;
 mod probe;
+mod stability;
 mod updates;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -115,8 +116,13 @@ pub struct Stats {
     pub dropped_crypto: u64,
     /// Events dropped because nobody polled them.
     pub dropped_events: u64,
-    /// Recovery events held back by flap damping.
+    /// Comebacks of flapping members held back by flap damping.
     pub damped_flaps: u64,
+    /// Stale news of recently forgotten members ignored.
+    pub dropped_stale: u64,
+    /// Input of an unsupported protocol version dropped (also counted in
+    /// `dropped_malformed`).
+    pub dropped_version: u64,
 }
 
 /// Lifeguard figures about one suspect.
@@ -211,6 +217,11 @@ pub struct Swim<A: Address, B: BroadcastHandler = SeenBroadcasts, R: RngCore = D
     pub(crate) next_push_pull: Duration,
     pub(crate) next_reconnect: Duration,
     pub(crate) pending_push_pulls: Vec<(A, Duration)>,
+    /// Comebacks held back by flap damping, with their release time.
+    pub(crate) held: BTreeMap<String, (Duration, Alive<A>)>,
+    /// Recently forgotten members: when, and their last incarnation.
+    pub(crate) forgotten: HashMap<String, (Duration, u64)>,
+    pub(crate) forgotten_order: VecDeque<(Duration, String)>,
     pub(crate) seeds: Vec<A>,
     pub(crate) leaving: bool,
     pub(crate) stats: Stats,
@@ -292,6 +303,9 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             pending_push_pulls: Vec::new(),
+            held: BTreeMap::new(),
+            forgotten: HashMap::new(),
+            forgotten_order: VecDeque::new(),
             seeds: Vec::new(),
             leaving: false,
             stats: Stats::default(),
@@ -479,6 +493,9 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
         if let Some(d) = self.next_tombstone_expiry() {
             consider(d);
         }
+        if let Some(d) = self.next_release() {
+            consider(d);
+        }
         for (_, d) in &self.pending_push_pulls {
             consider(*d);
         }
@@ -492,6 +509,7 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
         self.probe_timers(now);
         self.relay_timers(now);
         self.suspicion_timers(now);
+        self.damping_timers(now);
         if now >= self.next_gossip {
             self.gossip(now);
             self.next_gossip = now + self.config.gossip_interval;
@@ -513,6 +531,7 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
             }
         }
         self.reap_tombstones(now);
+        self.expire_forgotten(now);
         self.pending_push_pulls.retain(|(_, d)| *d > now);
     }
 
@@ -684,6 +703,10 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
         match &result {
             Ok(m) => self.stats.messages_received += m.len() as u64,
             Err(Error::LabelMismatch) => self.stats.dropped_label += 1,
+            Err(Error::Frame(murmura_core::frame::FrameError::UnsupportedVersion { .. })) => {
+                self.stats.dropped_version += 1;
+                self.stats.dropped_malformed += 1;
+            }
             Err(Error::Unencrypted | Error::NoKeyring | Error::NoMatchingKey) => {
                 self.stats.dropped_crypto += 1
             }

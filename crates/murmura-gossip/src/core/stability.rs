@@ -1,0 +1,292 @@
+//! Keeping unstable or stale members out: flap damping (a member that keeps
+//! coming back is re-admitted only after a hold-down) and a short memory of
+//! forgotten members, so stale news cannot bring them back.
+
+use std::time::Duration;
+
+use murmura_core::rng::RngCore;
+
+use super::Swim;
+use crate::address::Address;
+use crate::broadcast::BroadcastHandler;
+use crate::member::{State, supersedes};
+use crate::wire::Alive;
+
+impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
+    /// Whether the comeback of the gone member `name` must wait: it came back
+    /// `flap_threshold` times within `flap_window` already. Records the
+    /// comeback when it is admitted.
+    pub(crate) fn must_damp(&mut self, now: Duration, name: &str) -> bool {
+        let Some(threshold) = self.config.stability.flap_threshold else {
+            return false;
+        };
+        let window = self.config.stability.flap_window;
+        let Some(e) = self.members.get_mut(name) else {
+            return false;
+        };
+        while e
+            .recoveries
+            .front()
+            .is_some_and(|t| now.saturating_sub(*t) > window)
+        {
+            e.recoveries.pop_front();
+        }
+        if e.recoveries.len() >= threshold as usize {
+            return true;
+        }
+        e.recoveries.push_back(now);
+        false
+    }
+
+    /// Holds `a` back until the hold-down ends; a later comeback replaces it
+    /// and starts the hold-down again (the member is still flapping).
+    pub(crate) fn hold(&mut self, now: Duration, a: Alive<A>) {
+        let release = now + self.config.stability.flap_hold;
+        self.stats.damped_flaps += 1;
+        self.held.insert(a.name.clone(), (release, a));
+    }
+
+    /// Admits held comebacks whose hold-down is over, if nothing newer
+    /// happened to the member meanwhile.
+    pub(crate) fn damping_timers(&mut self, now: Duration) {
+        let due: Vec<String> = self
+            .held
+            .iter()
+            .filter(|(_, (at, _))| *at <= now)
+            .map(|(n, _)| n.clone())
+            .collect();
+        for name in due {
+            let Some((_, a)) = self.held.remove(&name) else {
+                continue;
+            };
+            let current = self.members.get(&name).is_some_and(|e| {
+                e.member.state.is_gone()
+                    && supersedes(
+                        (a.incarnation, State::Alive),
+                        (e.member.incarnation, e.member.state),
+                    )
+            });
+            if current {
+                if let Some(e) = self.members.get_mut(&name) {
+                    e.recoveries.push_back(now);
+                }
+                self.admit_alive(now, a);
+            }
+        }
+    }
+
+    pub(crate) fn next_release(&self) -> Option<Duration> {
+        self.held.values().map(|(at, _)| *at).min()
+    }
+
+    /// Remembers a forgotten member's last incarnation for another
+    /// `dead_retention` (at most `max_tombstones` of them).
+    pub(crate) fn remember_forgotten(&mut self, now: Duration, name: &str, incarnation: u64) {
+        self.expire_forgotten(now);
+        while self.forgotten_order.len() >= self.config.max_tombstones.max(1) {
+            if let Some((at, n)) = self.forgotten_order.pop_front()
+                && self.forgotten.get(&n).is_some_and(|(t, _)| *t == at)
+            {
+                self.forgotten.remove(&n);
+            }
+        }
+        self.forgotten.insert(name.to_owned(), (now, incarnation));
+        self.forgotten_order.push_back((now, name.to_owned()));
+    }
+
+    pub(crate) fn expire_forgotten(&mut self, now: Duration) {
+        let keep = self.config.dead_retention;
+        while let Some((at, _)) = self.forgotten_order.front()
+            && now.saturating_sub(*at) >= keep
+        {
+            if let Some((at, n)) = self.forgotten_order.pop_front()
+                && self.forgotten.get(&n).is_some_and(|(t, _)| *t == at)
+            {
+                self.forgotten.remove(&n);
+            }
+        }
+    }
+
+    /// Whether `a` is stale news of a recently forgotten member: not newer
+    /// than the incarnation it had when it was forgotten.
+    pub(crate) fn is_stale_reintroduction(&self, now: Duration, a: &Alive<A>) -> bool {
+        self.forgotten.get(&a.name).is_some_and(|(at, inc)| {
+            now.saturating_sub(*at) < self.config.dead_retention && a.incarnation <= *inc
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use murmura_core::rng::seeded;
+
+    use crate::wire::{self, Accusation, Alive, Envelope, MemberState, Message, PushPull};
+    use crate::{Config, Event, Stability, State, Swim};
+
+    const T0: Duration = Duration::from_secs(1);
+
+    fn secs(s: u64) -> Duration {
+        T0 + Duration::from_secs(s)
+    }
+
+    fn feed(c: &mut Swim<u64>, now: Duration, msgs: &[Message<u64>]) {
+        let bytes = Envelope::new(b"", 1 << 20)
+            .seal(&wire::encode_compound(msgs), &mut seeded(9))
+            .unwrap();
+        c.handle_datagram(now, 2, &bytes).unwrap();
+    }
+
+    fn alive(name: &str, incarnation: u64) -> Message<u64> {
+        Message::Alive(Alive {
+            name: name.into(),
+            addr: 2,
+            incarnation,
+            meta: vec![],
+        })
+    }
+
+    fn dead(name: &str, incarnation: u64) -> Message<u64> {
+        Message::Dead(Accusation {
+            name: name.into(),
+            incarnation,
+            from: "y".into(),
+        })
+    }
+
+    fn events(c: &mut Swim<u64>) -> Vec<Event<u64>> {
+        std::iter::from_fn(|| c.poll_event()).collect()
+    }
+
+    fn damped() -> Swim<u64> {
+        let mut config = Config::local();
+        config.stability = Stability {
+            flap_threshold: Some(1),
+            flap_window: Duration::from_secs(60),
+            flap_hold: Duration::from_secs(30),
+            ..Stability::default()
+        };
+        Swim::new("me", 1u64, config, seeded(1), T0).unwrap()
+    }
+
+    #[test]
+    fn a_flapping_member_is_readmitted_only_after_the_hold_down() {
+        let mut c = damped();
+        feed(&mut c, T0, &[alive("x", 0), dead("x", 0), alive("x", 1)]);
+        let first = events(&mut c);
+        assert!(
+            matches!(first.last(), Some(Event::Recovered(_))),
+            "{first:?}"
+        );
+        assert_eq!(c.num_live(), 2);
+
+        // The second comeback inside the window is held back entirely.
+        feed(&mut c, secs(1), &[dead("x", 2), alive("x", 3)]);
+        let evs = events(&mut c);
+        assert!(matches!(evs.as_slice(), [Event::Failed(_)]), "{evs:?}");
+        let x = c.member("x").unwrap();
+        assert_eq!((x.state, x.incarnation), (State::Dead, 2));
+        assert_eq!(c.num_live(), 1);
+        assert_eq!(c.stats().damped_flaps, 1);
+        assert!(c.poll_timeout().unwrap() <= secs(31));
+
+        c.handle_timer(secs(30));
+        assert_eq!(c.member("x").unwrap().state, State::Dead);
+        c.handle_timer(secs(31));
+        let x = c.member("x").unwrap();
+        assert_eq!((x.state, x.incarnation), (State::Alive, 3));
+        assert_eq!(c.num_live(), 2);
+        assert!(matches!(events(&mut c).as_slice(), [Event::Recovered(_)]));
+    }
+
+    #[test]
+    fn a_held_comeback_overtaken_by_a_new_failure_is_dropped() {
+        let mut c = damped();
+        feed(&mut c, T0, &[alive("x", 0), dead("x", 0), alive("x", 1)]);
+        feed(
+            &mut c,
+            secs(1),
+            &[dead("x", 2), alive("x", 3), dead("x", 4)],
+        );
+        events(&mut c);
+        c.handle_timer(secs(40));
+        let x = c.member("x").unwrap();
+        assert_eq!((x.state, x.incarnation), (State::Dead, 4));
+        assert!(events(&mut c).is_empty());
+        // Quiet for longer than the window: the next comeback is immediate.
+        feed(&mut c, secs(100), &[alive("x", 5)]);
+        assert_eq!(c.member("x").unwrap().state, State::Alive);
+    }
+
+    #[test]
+    fn without_damping_every_comeback_is_immediate() {
+        let mut c = Swim::new("me", 1u64, Config::local(), seeded(1), T0).unwrap();
+        feed(&mut c, T0, &[alive("x", 0)]);
+        for i in 0..5 {
+            feed(&mut c, T0, &[dead("x", 2 * i), alive("x", 2 * i + 1)]);
+            assert_eq!(c.member("x").unwrap().state, State::Alive);
+        }
+        assert_eq!(c.stats().damped_flaps, 0);
+    }
+
+    #[test]
+    fn stale_news_cannot_bring_back_a_forgotten_member() {
+        let mut c = Swim::new("me", 1u64, Config::local(), seeded(1), T0).unwrap();
+        feed(&mut c, T0, &[alive("x", 4), dead("x", 4)]);
+        // Config::local keeps the dead for 60 s.
+        c.handle_timer(secs(61));
+        assert!(c.member("x").is_none());
+        feed(&mut c, secs(62), &[alive("x", 3), alive("x", 4)]);
+        assert!(c.member("x").is_none());
+        assert_eq!(c.stats().dropped_stale, 2);
+        // A newer incarnation is real news.
+        feed(&mut c, secs(63), &[alive("x", 5)]);
+        assert_eq!(c.member("x").unwrap().state, State::Alive);
+    }
+
+    #[test]
+    fn a_forgotten_member_speaking_for_itself_is_admitted() {
+        let mut c = Swim::new("me", 1u64, Config::local(), seeded(1), T0).unwrap();
+        feed(&mut c, T0, &[alive("x", 0), dead("x", 0)]);
+        c.handle_timer(secs(61));
+        assert!(c.member("x").is_none());
+        let pp = Message::PushPull(PushPull {
+            from: "x".into(),
+            join: true,
+            reply: false,
+            members: vec![MemberState {
+                name: "x".into(),
+                addr: 2,
+                incarnation: 0,
+                state: State::Alive,
+                meta: vec![],
+            }],
+            app_state: vec![],
+        });
+        let bytes = Envelope::new(b"", 1 << 20)
+            .seal(&wire::encode_compound(&[pp]), &mut seeded(9))
+            .unwrap();
+        assert!(c.handle_stream(secs(62), 2, &bytes).unwrap().is_some());
+        assert_eq!(c.member("x").unwrap().state, State::Alive);
+    }
+
+    #[test]
+    fn the_memory_of_forgotten_members_is_bounded_in_time_and_size() {
+        let mut config = Config::local();
+        config.max_tombstones = 4;
+        let mut c = Swim::new("me", 1u64, config, seeded(1), T0).unwrap();
+        for i in 0..20 {
+            let name = format!("m{i}");
+            feed(&mut c, T0, &[alive(&name, 0), dead(&name, 0)]);
+        }
+        c.handle_timer(secs(61));
+        assert!(c.forgotten.len() <= 4 && c.forgotten_order.len() <= 4);
+        assert!(!c.forgotten.is_empty());
+        c.handle_timer(secs(200));
+        assert!(c.forgotten.is_empty() && c.forgotten_order.is_empty());
+        // After the memory expires, even old news is accepted again.
+        feed(&mut c, secs(201), &[alive("m19", 0)]);
+        assert!(c.member("m19").is_some());
+    }
+}
