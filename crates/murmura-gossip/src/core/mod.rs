@@ -729,3 +729,6 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> std::fmt::Debug for Swim<A, B,
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod tests_dissemination;
