@@ -107,7 +107,10 @@ pub struct Config {
 }
 
 impl Config {
-    /// memberlist's `DefaultLANConfig`.
+    /// memberlist's `DefaultLANConfig` (its `TCPTimeout` is
+    /// `push_pull_timeout`). `reconnect_interval`, retention times, limits
+    /// and `mtu` are this crate's own: memberlist has no direct equivalents
+    /// (its `UDPBufferSize` is 1,400 too).
     pub fn lan() -> Self {
         Self {
             probe_interval: Duration::from_secs(1),
@@ -151,6 +154,7 @@ impl Config {
             gossip_nodes: 4,
             gossip_to_the_dead_time: Duration::from_secs(60),
             push_pull_interval: Duration::from_secs(60),
+            push_pull_timeout: Duration::from_secs(30),
             reconnect_interval: Duration::from_secs(60),
             ..Self::lan()
         }
@@ -167,6 +171,7 @@ impl Config {
             gossip_interval: Duration::from_millis(100),
             gossip_to_the_dead_time: Duration::from_secs(15),
             push_pull_interval: Duration::from_secs(15),
+            push_pull_timeout: Duration::from_secs(1),
             reconnect_interval: Duration::from_secs(5),
             dead_retention: Duration::from_secs(60),
             left_retention: Duration::from_secs(30),
@@ -198,5 +203,73 @@ impl Config {
 impl Default for Config {
     fn default() -> Self {
         Self::lan()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    /// memberlist's `DefaultLANConfig`, `DefaultWANConfig` and
+    /// `DefaultLocalConfig` (config.go), field by field.
+    #[test]
+    fn presets_match_memberlist() {
+        type Row = (
+            Duration,
+            Duration,
+            usize,
+            u32,
+            u32,
+            u32,
+            u32,
+            Duration,
+            usize,
+        );
+        let row = |c: &Config| -> (Row, Duration, Duration, Duration) {
+            (
+                (
+                    c.probe_interval,
+                    c.probe_timeout,
+                    c.indirect_checks,
+                    c.suspicion_mult,
+                    c.suspicion_max_timeout_mult,
+                    c.awareness_max_multiplier,
+                    c.retransmit_mult,
+                    c.gossip_interval,
+                    c.gossip_nodes,
+                ),
+                c.gossip_to_the_dead_time,
+                c.push_pull_interval,
+                c.push_pull_timeout,
+            )
+        };
+        let s = Duration::from_secs;
+        assert_eq!(
+            row(&Config::lan()),
+            (
+                (s(1), ms(500), 3, 4, 6, 8, 4, ms(200), 3),
+                s(30),
+                s(30),
+                s(10)
+            )
+        );
+        assert_eq!(
+            row(&Config::wan()),
+            ((s(5), s(3), 3, 6, 6, 8, 4, ms(500), 4), s(60), s(60), s(30))
+        );
+        assert_eq!(
+            row(&Config::local()),
+            (
+                (s(1), ms(200), 1, 3, 6, 8, 2, ms(100), 3),
+                s(15),
+                s(15),
+                s(1)
+            )
+        );
+        assert_eq!(Config::default().mtu, 1400);
     }
 }

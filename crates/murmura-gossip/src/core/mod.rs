@@ -118,6 +118,9 @@ pub struct Stats {
     pub dropped_events: u64,
     /// Comebacks of flapping members held back by flap damping.
     pub damped_flaps: u64,
+    /// Indirect probe requests refused: the target is not a live member
+    /// known at the given address.
+    pub refused_ping_reqs: u64,
     /// Stale news of recently forgotten members ignored.
     pub dropped_stale: u64,
     /// Input of an unsupported protocol version dropped (also counted in
@@ -732,3 +735,6 @@ mod tests;
 
 #[cfg(test)]
 mod tests_dissemination;
+
+#[cfg(test)]
+mod tests_probe;

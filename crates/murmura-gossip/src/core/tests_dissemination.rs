@@ -83,7 +83,11 @@ fn at_1200_members_neither_membership_nor_broadcasts_starve() {
             user_sends += users.len();
             if both_waiting.0 > 0 && both_waiting.1 > 0 && len > 600 {
                 // A full datagram while both kinds wait carries both.
-                assert!(members > 0 && !users.is_empty(), "{members} / {}", users.len());
+                assert!(
+                    members > 0 && !users.is_empty(),
+                    "{members} / {}",
+                    users.len()
+                );
             }
         }
     }
@@ -92,7 +96,10 @@ fn at_1200_members_neither_membership_nor_broadcasts_starve() {
     // ...while membership news kept flowing: at least as many messages as
     // there were broadcast sends (it gets half of each datagram, at least).
     assert!(member_msgs >= user_sends, "{member_msgs} < {user_sends}");
-    assert!(c.queued_updates().0 > 0, "the membership backlog is still being worked off");
+    assert!(
+        c.queued_updates().0 > 0,
+        "the membership backlog is still being worked off"
+    );
 
     // The other way round: a full broadcast queue does not delay fresh
     // membership news; the next datagram carries it.
@@ -168,7 +175,10 @@ fn a_newer_broadcast_replaces_an_older_one_in_flight() {
         .into_iter()
         .flat_map(|(_, _, u)| u.into_iter().map(|u| u.payload))
         .collect();
-    assert!(!last.is_empty() && last.iter().all(|p| p == b"v3"), "{last:?}");
+    assert!(
+        !last.is_empty() && last.iter().all(|p| p == b"v3"),
+        "{last:?}"
+    );
 }
 
 #[test]
