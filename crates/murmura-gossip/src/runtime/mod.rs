@@ -135,6 +135,26 @@ pub(crate) enum Command {
 
 /// A handle to a running member. Cheap to clone; the member runs until
 /// [`leave`](Self::leave) or [`stop`](Self::stop), or until every handle is dropped.
+///
+/// Two members on the loopback interface:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> murmura_gossip::Result<()> {
+/// use murmura_gossip::runtime::{Gossip, Options};
+/// use murmura_gossip::{Config, State};
+///
+/// let bind = "127.0.0.1:0".parse().unwrap();
+/// let a = Gossip::start(Options::new("a", bind, Config::local())).await?;
+/// let b = Gossip::start(Options::new("b", bind, Config::local())).await?;
+/// // `join` returns once the seeds answered (their push-pull is merged).
+/// assert_eq!(b.join([a.local_addr().to_string()]).await?, 1);
+/// let seen = b.members().await?;
+/// assert!(seen.iter().any(|m| m.name == "a" && m.state == State::Alive));
+/// assert!(a.members().await?.iter().any(|m| m.name == "b"));
+/// b.leave().await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Gossip {
     commands: mpsc::Sender<Command>,
