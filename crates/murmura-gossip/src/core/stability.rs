@@ -290,3 +290,100 @@ mod tests {
         assert!(c.member("m19").is_some());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use std::time::Duration;
+
+    use murmura_core::rng::seeded;
+    use proptest::prelude::*;
+
+    use crate::wire::{self, Accusation, Alive, Envelope, Leave, Message};
+    use crate::{Config, Stability, State, Swim};
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Alive(u8, u64),
+        Dead(u8, u64),
+        Leave(u8, u64),
+        Wait(u64),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (0u8..4, 0u64..12).prop_map(|(n, i)| Op::Alive(n, i)),
+            (0u8..4, 0u64..12).prop_map(|(n, i)| Op::Dead(n, i)),
+            (0u8..4, 0u64..12).prop_map(|(n, i)| Op::Leave(n, i)),
+            (1u64..40).prop_map(Op::Wait),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// Under any news and any timing, with damping on: the live count
+        /// matches the table, held comebacks belong to gone members, a
+        /// member comes back at most `threshold` times per window, and the
+        /// memories stay bounded.
+        #[test]
+        fn stability_bookkeeping_stays_consistent(ops in proptest::collection::vec(op(), 1..80)) {
+            let mut config = Config::local();
+            config.max_tombstones = 2;
+            config.stability = Stability {
+                flap_threshold: Some(2),
+                flap_window: Duration::from_secs(30),
+                flap_hold: Duration::from_secs(10),
+                ..Stability::default()
+            };
+            let mut c = Swim::new("me", 1u64, config, seeded(1), Duration::ZERO).unwrap();
+            let env = Envelope::new(b"", 1 << 20);
+            let mut now = Duration::ZERO;
+            // Times each member turned from gone to alive, for the window check.
+            let mut comebacks: Vec<Vec<Duration>> = vec![Vec::new(); 4];
+            for op in ops {
+                let before: Vec<Option<State>> =
+                    (0..4).map(|n| c.member(&format!("m{n}")).map(|m| m.state)).collect();
+                let msg = match op {
+                    Op::Wait(s) => {
+                        now += Duration::from_secs(s);
+                        c.handle_timer(now);
+                        None
+                    }
+                    Op::Alive(n, i) => Some(Message::Alive(Alive { name: format!("m{n}"), addr: 2, incarnation: i, meta: vec![] })),
+                    Op::Dead(n, i) => Some(Message::Dead(Accusation { name: format!("m{n}"), incarnation: i, from: "z".into() })),
+                    Op::Leave(n, i) => Some(Message::Leave(Leave { name: format!("m{n}"), incarnation: i })),
+                };
+                if let Some(m) = msg {
+                    let bytes = env.seal(&wire::encode_compound(&[m]), &mut seeded(2)).unwrap();
+                    c.handle_datagram(now, 2, &bytes).unwrap();
+                }
+                for (n, was) in before.iter().enumerate() {
+                    let is = c.member(&format!("m{n}")).map(|m| m.state);
+                    if was.is_some_and(State::is_gone) && is == Some(State::Alive) {
+                        comebacks[n].push(now);
+                    }
+                    if was.is_some() && is.is_none() {
+                        // Forgotten: its flap history goes with it.
+                        comebacks[n].clear();
+                    }
+                }
+                let live = c.members().filter(|m| !m.state.is_gone()).count();
+                prop_assert_eq!(c.num_live(), live);
+                for name in c.held.keys() {
+                    prop_assert!(c.member(name).is_some_and(|m| m.state.is_gone()), "{}", name);
+                }
+                prop_assert!(c.forgotten.len() <= 2 && c.forgotten_order.len() <= 2);
+                for e in c.members.values() {
+                    prop_assert!(e.recoveries.len() <= 3);
+                }
+            }
+            // Admitted at once: at most 2 per 30 s window; a third needs the
+            // 10 s hold-down, so no 3 comebacks fall within 10 s.
+            for times in &comebacks {
+                for w in times.windows(3) {
+                    prop_assert!(w[2] - w[0] >= Duration::from_secs(10), "{:?}", times);
+                }
+            }
+        }
+    }
+}
