@@ -209,7 +209,27 @@ async fn encrypted_cluster_rejects_a_wrong_key() {
     for g in &nodes {
         assert_eq!(live(g).await, 3, "rotation split the cluster");
     }
-    for g in nodes.iter().chain([&intruder, &plain]) {
+    // Traffic really flows under the new key: a broadcast arrives...
+    let mut sub = nodes[2].subscribe();
+    nodes[0].broadcast("rotated", b"k9".to_vec()).await.unwrap();
+    let got = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match sub.recv().await {
+                Ok(Event::Broadcast { key, payload }) if key == b"rotated" => return payload,
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+    })
+    .await
+    .expect("broadcast under the new key delivered");
+    assert_eq!(got, b"k9");
+    // ...a member holding only the new key joins, one holding only the old does not.
+    let fresh = start(11, fast_config().with_keyring(Keyring::new([9; 32]))).await;
+    assert_eq!(fresh.join([&seed]).await.unwrap(), 1);
+    let stale = start(12, fast_config().with_keyring(Keyring::new([7; 32]))).await;
+    assert!(matches!(stale.join([&seed]).await, Err(Error::JoinFailed)));
+    for g in nodes.iter().chain([&intruder, &plain, &fresh, &stale]) {
         g.stop().await;
     }
 }
