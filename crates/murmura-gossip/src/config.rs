@@ -92,7 +92,8 @@ pub struct Config {
     pub max_queued_broadcasts: usize,
     /// Events waiting to be polled, at most (the oldest are dropped).
     pub max_queued_events: usize,
-    /// Members listed in one push-pull, at most.
+    /// Members listed in one push-pull, at most, sent or accepted (a larger
+    /// one is refused whole and counted as malformed).
     pub max_push_pull_members: usize,
     /// Cluster label; members with another label are ignored.
     pub label: Vec<u8>,

@@ -562,6 +562,12 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
         for m in messages {
             match m {
                 Message::PushPull(pp) => {
+                    if pp.members.len() > self.config.max_push_pull_members {
+                        // More than we would ever send: refused whole, so a
+                        // hostile table cannot flood ours.
+                        self.stats.dropped_malformed += 1;
+                        continue;
+                    }
                     if pp.reply {
                         self.pending_push_pulls.retain(|(a, _)| a != &from);
                     }

@@ -272,6 +272,38 @@ mod tests {
     }
 
     #[test]
+    fn an_oversized_push_pull_is_refused_whole() {
+        let mut config = Config::local();
+        config.max_push_pull_members = 3;
+        let mut c = Swim::new("me", 1u64, config, seeded(1), T0).unwrap();
+        let table = |n: u64| {
+            let pp = Message::PushPull(PushPull {
+                from: "m0".into(),
+                join: false,
+                reply: false,
+                members: (0..n)
+                    .map(|i| MemberState {
+                        name: format!("m{i}"),
+                        addr: 10 + i,
+                        incarnation: 0,
+                        state: State::Alive,
+                        meta: vec![],
+                    })
+                    .collect(),
+                app_state: vec![],
+            });
+            Envelope::new(b"", 1 << 20)
+                .seal(&wire::encode_compound(&[pp]), &mut seeded(9))
+                .unwrap()
+        };
+        assert_eq!(c.handle_stream(T0, 10, &table(4)).unwrap(), None);
+        assert_eq!(c.members().count(), 1);
+        assert_eq!(c.stats().dropped_malformed, 1);
+        assert!(c.handle_stream(T0, 10, &table(3)).unwrap().is_some());
+        assert_eq!(c.members().count(), 4);
+    }
+
+    #[test]
     fn the_memory_of_forgotten_members_is_bounded_in_time_and_size() {
         let mut config = Config::local();
         config.max_tombstones = 4;
