@@ -147,7 +147,7 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
         let Some(e) = self.members.remove(name) else {
             return;
         };
-        self.held.remove(name);
+        // A held comeback outlives the tombstone: it is still released on time.
         self.remember_forgotten(now, name, e.member.incarnation);
         self.suspects.remove(name);
         if let Some(i) = self.roster_index.remove(name) {

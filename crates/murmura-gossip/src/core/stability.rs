@@ -41,9 +41,28 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
     /// Holds `a` back until the hold-down ends; a later comeback replaces it
     /// and starts the hold-down again (the member is still flapping).
     pub(crate) fn hold(&mut self, now: Duration, a: Alive<A>) {
-        let release = now + self.config.stability.flap_hold;
         self.stats.damped_flaps += 1;
+        if !self.held.contains_key(&a.name) && self.held.len() >= self.config.max_tombstones.max(16)
+        {
+            // Full: it stays gone here until later news of it.
+            return;
+        }
+        let release = now + self.config.stability.flap_hold;
         self.held.insert(a.name.clone(), (release, a));
+    }
+
+    /// News of a member forgotten while its comeback is held: the newest
+    /// news waits for the same release time. True if it was taken.
+    pub(crate) fn hold_forgotten(&mut self, a: &Alive<A>) -> bool {
+        match self.held.get_mut(&a.name) {
+            Some((_, held)) => {
+                if a.incarnation > held.incarnation {
+                    *held = a.clone();
+                }
+                true
+            }
+            None => false,
+        }
     }
 
     /// Admits held comebacks whose hold-down is over, if nothing newer
@@ -59,7 +78,8 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
             let Some((_, a)) = self.held.remove(&name) else {
                 continue;
             };
-            let current = self.members.get(&name).is_some_and(|e| {
+            // Forgotten meanwhile: it comes back as a new member.
+            let current = self.members.get(&name).is_none_or(|e| {
                 e.member.state.is_gone()
                     && supersedes(
                         (a.incarnation, State::Alive),
@@ -217,6 +237,26 @@ mod tests {
         // Quiet for longer than the window: the next comeback is immediate.
         feed(&mut c, secs(100), &[alive("x", 5)]);
         assert_eq!(c.member("x").unwrap().state, State::Alive);
+    }
+
+    #[test]
+    fn a_hold_outlives_the_tombstone() {
+        let mut c = damped();
+        feed(&mut c, T0, &[alive("x", 0), dead("x", 0), alive("x", 1)]);
+        feed(&mut c, secs(1), &[dead("x", 2), alive("x", 3)]);
+        events(&mut c);
+        // A newer comeback at 50 s restarts the hold: release at 80 s, after
+        // Config::local has forgotten the dead (60 s after it died).
+        feed(&mut c, secs(50), &[alive("x", 4)]);
+        c.handle_timer(secs(62));
+        assert!(c.member("x").is_none(), "the tombstone was reaped");
+        // Newer news while held and forgotten waits for the same release.
+        feed(&mut c, secs(70), &[alive("x", 5)]);
+        assert!(c.member("x").is_none());
+        c.handle_timer(secs(80));
+        let x = c.member("x").unwrap();
+        assert_eq!((x.state, x.incarnation), (State::Alive, 5));
+        assert!(matches!(events(&mut c).as_slice(), [Event::Joined(_)]));
     }
 
     #[test]
@@ -402,7 +442,8 @@ mod properties {
                 let live = c.members().filter(|m| !m.state.is_gone()).count();
                 prop_assert_eq!(c.num_live(), live);
                 for name in c.held.keys() {
-                    prop_assert!(c.member(name).is_some_and(|m| m.state.is_gone()), "{}", name);
+                    // Gone here, or forgotten while held.
+                    prop_assert!(c.member(name).is_none_or(|m| m.state.is_gone()), "{}", name);
                 }
                 prop_assert!(c.forgotten.len() <= 2 && c.forgotten_order.len() <= 2);
                 for e in c.members.values() {

@@ -139,6 +139,9 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
             return;
         }
         let Some(e) = self.members.get(&a.name) else {
+            if self.hold_forgotten(&a) {
+                return;
+            }
             if !firsthand && self.is_stale_reintroduction(now, &a) {
                 self.stats.dropped_stale += 1;
                 return;

@@ -362,6 +362,51 @@ fn stable_removal_needs_independent_accusers() {
     );
 }
 
+#[test]
+fn flap_damping_holds_back_a_member_that_keeps_coming_back() {
+    let mut damped = config();
+    damped.stability.flap_threshold = Some(1);
+    damped.stability.flap_window = 600 * SEC;
+    damped.stability.flap_hold = 60 * SEC;
+    let mut net = Net::cluster(16, 5, damped);
+    converge(&mut net, 5);
+    let others = [0, 1, 2, 3];
+    let flap = |net: &mut Net| {
+        net.down.insert(4);
+        assert!(
+            net.drive_until(90 * SEC, |n| n.all_see(others, "n4", State::Dead)),
+            "seed {}: n4 not declared dead",
+            net.seed
+        );
+        net.down.remove(&4);
+        let back = net.now;
+        assert!(
+            net.drive_until(300 * SEC, |n| n.all_see(others, "n4", State::Alive)),
+            "seed {}: n4 never readmitted",
+            net.seed
+        );
+        net.now - back
+    };
+    // The first comeback in the window is admitted as soon as it is heard.
+    let first = flap(&mut net);
+    assert!(first < 30 * SEC, "seed {}: {first:?}", net.seed);
+    // The second is held back for the hold-down everywhere.
+    let second = flap(&mut net);
+    assert!(second >= 60 * SEC, "seed {}: {second:?}", net.seed);
+    for o in others {
+        let node = &net.nodes[&o];
+        assert!(node.core.stats().damped_flaps >= 1, "observer {o}");
+        // Joined once, then each comeback reported once (as Joined if the
+        // tombstone was forgotten during the hold).
+        let arrivals = node
+            .events
+            .iter()
+            .filter(|e| matches!(e, Event::Recovered(m) | Event::Joined(m) if m.name == "n4"))
+            .count();
+        assert_eq!(arrivals, 3, "observer {o}");
+    }
+}
+
 mod chaos {
     use proptest::prelude::*;
 
