@@ -6,6 +6,20 @@ use std::time::Duration;
 use crate::wire::Keyring;
 
 /// Rapid-style stable removal and flap damping (both off by default).
+///
+/// ```
+/// use std::time::Duration;
+/// use murmura_gossip::{Config, Stability};
+///
+/// let mut config = Config::lan();
+/// assert_eq!(config.stability, Stability::default());
+/// // Dead only once two members accused it independently.
+/// config.stability.min_accusations = Some(2);
+/// // A third comeback within 5 minutes waits a minute.
+/// config.stability.flap_threshold = Some(2);
+/// config.stability.flap_window = Duration::from_secs(300);
+/// config.stability.flap_hold = Duration::from_secs(60);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stability {
@@ -20,7 +34,9 @@ pub struct Stability {
     pub flap_threshold: Option<u32>,
     /// Window over which comebacks are counted.
     pub flap_window: Duration,
-    /// How long a damped comeback is held back.
+    /// How long a damped comeback is held back. A newer comeback during the
+    /// hold starts it again; if the tombstone is forgotten meanwhile, the
+    /// member is still released on time (then reported as `Joined`).
     pub flap_hold: Duration,
 }
 
