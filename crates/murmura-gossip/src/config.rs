@@ -34,9 +34,10 @@ pub struct Stability {
     pub flap_threshold: Option<u32>,
     /// Window over which comebacks are counted.
     pub flap_window: Duration,
-    /// How long a damped comeback is held back. A newer comeback during the
-    /// hold starts it again; if the tombstone is forgotten meanwhile, the
-    /// member is still released on time (then reported as `Joined`).
+    /// How long a damped comeback is held back. Repeated or newer news of
+    /// it does not postpone the release (the newest is admitted); a new
+    /// failure meanwhile cancels it. If the tombstone is forgotten during
+    /// the hold, the member is still released on time (as `Joined`).
     pub flap_hold: Duration,
 }
 

@@ -38,22 +38,38 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
         false
     }
 
-    /// Holds `a` back until the hold-down ends; a later comeback replaces it
-    /// and starts the hold-down again (the member is still flapping).
+    /// Holds `a` back until the hold-down ends. News of a comeback already
+    /// held (re-gossiped, or a newer incarnation) joins it without moving the
+    /// release: repeats must not postpone it forever. A new failure after the
+    /// held news makes it stale, and the next comeback is held afresh.
     pub(crate) fn hold(&mut self, now: Duration, a: Alive<A>) {
-        self.stats.damped_flaps += 1;
-        if !self.held.contains_key(&a.name) && self.held.len() >= self.config.max_tombstones.max(16)
-        {
+        if self.hold_forgotten(&a) {
+            return;
+        }
+        if self.held.len() >= self.config.max_tombstones.max(16) {
             // Full: it stays gone here until later news of it.
             return;
         }
+        self.stats.damped_flaps += 1;
         let release = now + self.config.stability.flap_hold;
         self.held.insert(a.name.clone(), (release, a));
     }
 
-    /// News of a member forgotten while its comeback is held: the newest
-    /// news waits for the same release time. True if it was taken.
+    /// News of a member whose comeback is held (maybe forgotten meanwhile):
+    /// the newest news waits for the same release time. True if it was taken.
     pub(crate) fn hold_forgotten(&mut self, a: &Alive<A>) -> bool {
+        let stale = self.held.get(&a.name).is_some_and(|(_, held)| {
+            self.members.get(&a.name).is_some_and(|e| {
+                !supersedes(
+                    (held.incarnation, State::Alive),
+                    (e.member.incarnation, e.member.state),
+                )
+            })
+        });
+        if stale {
+            self.held.remove(&a.name);
+            return false;
+        }
         match self.held.get_mut(&a.name) {
             Some((_, held)) => {
                 if a.incarnation > held.incarnation {
@@ -211,11 +227,14 @@ mod tests {
         assert_eq!(c.stats().damped_flaps, 1);
         assert!(c.poll_timeout().unwrap() <= secs(31));
 
+        // The same news again, and a newer incarnation, do not postpone it.
+        feed(&mut c, secs(20), &[alive("x", 3), alive("x", 4)]);
+        assert_eq!(c.stats().damped_flaps, 1);
         c.handle_timer(secs(30));
         assert_eq!(c.member("x").unwrap().state, State::Dead);
         c.handle_timer(secs(31));
         let x = c.member("x").unwrap();
-        assert_eq!((x.state, x.incarnation), (State::Alive, 3));
+        assert_eq!((x.state, x.incarnation), (State::Alive, 4));
         assert_eq!(c.num_live(), 2);
         assert!(matches!(events(&mut c).as_slice(), [Event::Recovered(_)]));
     }
@@ -242,18 +261,19 @@ mod tests {
     #[test]
     fn a_hold_outlives_the_tombstone() {
         let mut c = damped();
+        c.config.dead_retention = Duration::from_secs(20);
         feed(&mut c, T0, &[alive("x", 0), dead("x", 0), alive("x", 1)]);
+        // Dead at 1 s (forgotten at 21 s), comeback held until 31 s.
         feed(&mut c, secs(1), &[dead("x", 2), alive("x", 3)]);
         events(&mut c);
-        // A newer comeback at 50 s restarts the hold: release at 80 s, after
-        // Config::local has forgotten the dead (60 s after it died).
-        feed(&mut c, secs(50), &[alive("x", 4)]);
-        c.handle_timer(secs(62));
+        c.handle_timer(secs(22));
         assert!(c.member("x").is_none(), "the tombstone was reaped");
         // Newer news while held and forgotten waits for the same release.
-        feed(&mut c, secs(70), &[alive("x", 5)]);
+        feed(&mut c, secs(25), &[alive("x", 5)]);
         assert!(c.member("x").is_none());
-        c.handle_timer(secs(80));
+        c.handle_timer(secs(30));
+        assert!(c.member("x").is_none());
+        c.handle_timer(secs(31));
         let x = c.member("x").unwrap();
         assert_eq!((x.state, x.incarnation), (State::Alive, 5));
         assert!(matches!(events(&mut c).as_slice(), [Event::Joined(_)]));
