@@ -6,18 +6,39 @@ use std::time::Duration;
 use crate::wire::Keyring;
 
 /// Rapid-style stable removal and flap damping (both off by default).
+///
+/// ```
+/// use std::time::Duration;
+/// use murmura_gossip::{Config, Stability};
+///
+/// let mut config = Config::lan();
+/// assert_eq!(config.stability, Stability::default());
+/// // Dead only once two members accused it independently.
+/// config.stability.min_accusations = Some(2);
+/// // A third comeback within 5 minutes waits a minute.
+/// config.stability.flap_threshold = Some(2);
+/// config.stability.flap_window = Duration::from_secs(300);
+/// config.stability.flap_hold = Duration::from_secs(60);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stability {
     /// Declare a suspect dead only once at least this many distinct members
     /// accused it (`None`: Lifeguard's timeout alone decides).
     pub min_accusations: Option<u32>,
-    /// After this many recoveries (dead or left, then alive again) within
-    /// `flap_window`, hold back further `Recovered`/`Joined` events for the
-    /// member until it has stayed alive for `flap_window`.
+    /// Flap damping: once a member came back (dead or left, then alive
+    /// again) this many times within `flap_window`, its next comeback is not
+    /// accepted at once. It stays dead or left here — not probed, not counted
+    /// live, no event — for `flap_hold`; then the newest news of it is
+    /// admitted, unless it was declared gone again meanwhile. `None`: off.
     pub flap_threshold: Option<u32>,
-    /// Window of flap damping.
+    /// Window over which comebacks are counted.
     pub flap_window: Duration,
+    /// How long a damped comeback is held back. Repeated or newer news of
+    /// it does not postpone the release (the newest is admitted); a new
+    /// failure meanwhile cancels it. If the tombstone is forgotten during
+    /// the hold, the member is still released on time (as `Joined`).
+    pub flap_hold: Duration,
 }
 
 impl Default for Stability {
@@ -26,6 +47,7 @@ impl Default for Stability {
             min_accusations: None,
             flap_threshold: None,
             flap_window: Duration::from_secs(60),
+            flap_hold: Duration::from_secs(30),
         }
     }
 }
@@ -87,7 +109,8 @@ pub struct Config {
     pub max_queued_broadcasts: usize,
     /// Events waiting to be polled, at most (the oldest are dropped).
     pub max_queued_events: usize,
-    /// Members listed in one push-pull, at most.
+    /// Members listed in one push-pull, at most, sent or accepted (a larger
+    /// one is refused whole and counted as malformed).
     pub max_push_pull_members: usize,
     /// Cluster label; members with another label are ignored.
     pub label: Vec<u8>,
@@ -102,7 +125,10 @@ pub struct Config {
 }
 
 impl Config {
-    /// memberlist's `DefaultLANConfig`.
+    /// memberlist's `DefaultLANConfig` (its `TCPTimeout` is
+    /// `push_pull_timeout`). `reconnect_interval`, retention times, limits
+    /// and `mtu` are this crate's own: memberlist has no direct equivalents
+    /// (its `UDPBufferSize` is 1,400 too).
     pub fn lan() -> Self {
         Self {
             probe_interval: Duration::from_secs(1),
@@ -146,6 +172,7 @@ impl Config {
             gossip_nodes: 4,
             gossip_to_the_dead_time: Duration::from_secs(60),
             push_pull_interval: Duration::from_secs(60),
+            push_pull_timeout: Duration::from_secs(30),
             reconnect_interval: Duration::from_secs(60),
             ..Self::lan()
         }
@@ -162,6 +189,7 @@ impl Config {
             gossip_interval: Duration::from_millis(100),
             gossip_to_the_dead_time: Duration::from_secs(15),
             push_pull_interval: Duration::from_secs(15),
+            push_pull_timeout: Duration::from_secs(1),
             reconnect_interval: Duration::from_secs(5),
             dead_retention: Duration::from_secs(60),
             left_retention: Duration::from_secs(30),
@@ -193,5 +221,73 @@ impl Config {
 impl Default for Config {
     fn default() -> Self {
         Self::lan()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    /// memberlist's `DefaultLANConfig`, `DefaultWANConfig` and
+    /// `DefaultLocalConfig` (config.go), field by field.
+    #[test]
+    fn presets_match_memberlist() {
+        type Row = (
+            Duration,
+            Duration,
+            usize,
+            u32,
+            u32,
+            u32,
+            u32,
+            Duration,
+            usize,
+        );
+        let row = |c: &Config| -> (Row, Duration, Duration, Duration) {
+            (
+                (
+                    c.probe_interval,
+                    c.probe_timeout,
+                    c.indirect_checks,
+                    c.suspicion_mult,
+                    c.suspicion_max_timeout_mult,
+                    c.awareness_max_multiplier,
+                    c.retransmit_mult,
+                    c.gossip_interval,
+                    c.gossip_nodes,
+                ),
+                c.gossip_to_the_dead_time,
+                c.push_pull_interval,
+                c.push_pull_timeout,
+            )
+        };
+        let s = Duration::from_secs;
+        assert_eq!(
+            row(&Config::lan()),
+            (
+                (s(1), ms(500), 3, 4, 6, 8, 4, ms(200), 3),
+                s(30),
+                s(30),
+                s(10)
+            )
+        );
+        assert_eq!(
+            row(&Config::wan()),
+            ((s(5), s(3), 3, 6, 6, 8, 4, ms(500), 4), s(60), s(60), s(30))
+        );
+        assert_eq!(
+            row(&Config::local()),
+            (
+                (s(1), ms(200), 1, 3, 6, 8, 2, ms(100), 3),
+                s(15),
+                s(15),
+                s(1)
+            )
+        );
+        assert_eq!(Config::default().mtu, 1400);
     }
 }

@@ -61,6 +61,10 @@ pub enum Error {
         /// Largest size that fits.
         max: usize,
     },
+    /// No seed answered a join. The member keeps running alone and keeps
+    /// retrying the seeds periodically.
+    #[error("no seed answered the join")]
+    JoinFailed,
     /// No live member has that name; nothing was sent.
     #[error("no live member named {0:?}")]
     UnknownMember(String),

@@ -29,13 +29,35 @@
 //!     Some(Event::Joined(m)) => assert_eq!((m.name.as_str(), m.meta.as_slice()), ("b", &b"zone=eu"[..])),
 //!     other => panic!("{other:?}"),
 //! }
-//! // From now on, a probes b on its timer.
-//! let deadline = a.poll_timeout().unwrap();
-//! a.handle_timer(deadline);
+//! // From now on a probes b on its timer: deliver the datagrams both ways.
+//! let t1 = Duration::from_secs(1); // one probe interval of the local preset
+//! assert!(a.poll_timeout().unwrap() <= t1);
+//! a.handle_timer(t1);
+//! for _ in 0..4 {
+//!     while let Some(t) = a.poll_transmit() {
+//!         b.handle_datagram(t1, 1, &t.bytes).unwrap();
+//!     }
+//!     while let Some(t) = b.poll_transmit() {
+//!         a.handle_datagram(t1, 2, &t.bytes).unwrap();
+//!     }
+//! }
+//! assert_eq!(a.stats().probes, 1);
+//! assert_eq!(a.local_health(), 0); // the ack came back
 //! ```
 //!
-//! The wire format is in [`wire`]; membership rules in [`supersedes`];
-//! Lifeguard's timeouts in [`suspicion_timeout`].
+//! Where to look next:
+//!
+//! - [`Config`]: timers and limits, with memberlist's LAN/WAN/local presets;
+//!   [`Stability`] for Rapid-style stable removal and flap damping.
+//! - [`BroadcastHandler`]: receive application broadcasts (and exchange
+//!   application state during push-pull).
+//! - [`wire`]: the versioned binary format, the cluster label, encryption
+//!   with a rotating [`wire::Keyring`] (feature `encryption`) and LZ4
+//!   compression (feature `compression`).
+//! - [`supersedes`]: the membership merge rule; [`suspicion_timeout`]:
+//!   Lifeguard's shrinking timeout.
+//! - `runtime` (feature `tokio`, on by default): UDP + TCP driver with a
+//!   `Gossip` handle.
 #![deny(missing_docs, unreachable_pub)]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

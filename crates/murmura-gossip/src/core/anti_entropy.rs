@@ -134,18 +134,21 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
             let state = self.members[&name].member.state;
             if at + self.retention(state) <= now || gone > self.config.max_tombstones {
                 self.tombstones.pop_front();
-                self.forget(&name);
+                self.forget(now, &name);
             } else {
                 break;
             }
         }
     }
 
-    /// Removes a member completely.
-    pub(crate) fn forget(&mut self, name: &str) {
-        if self.members.remove(name).is_none() {
+    /// Removes a member completely, remembering only its last incarnation
+    /// for a while (see `is_stale_reintroduction`).
+    pub(crate) fn forget(&mut self, now: Duration, name: &str) {
+        let Some(e) = self.members.remove(name) else {
             return;
-        }
+        };
+        // A held comeback outlives the tombstone: it is still released on time.
+        self.remember_forgotten(now, name, e.member.incarnation);
         self.suspects.remove(name);
         if let Some(i) = self.roster_index.remove(name) {
             self.roster.swap_remove(i);

@@ -10,6 +10,7 @@
 mod anti_entropy;
 mod disseminate;
 mod probe;
+mod stability;
 mod updates;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -51,6 +52,7 @@ pub enum TransmitKind {
 
 /// Something the application may want to know.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event<A> {
     /// A member appeared (or came back after leaving).
     Joined(Member<A>),
@@ -114,8 +116,16 @@ pub struct Stats {
     pub dropped_crypto: u64,
     /// Events dropped because nobody polled them.
     pub dropped_events: u64,
-    /// Recovery events held back by flap damping.
+    /// Comebacks of flapping members held back by flap damping.
     pub damped_flaps: u64,
+    /// Indirect probe requests refused: the target is not a live member
+    /// known at the given address.
+    pub refused_ping_reqs: u64,
+    /// Stale news of recently forgotten members ignored.
+    pub dropped_stale: u64,
+    /// Input of an unsupported protocol version dropped (also counted in
+    /// `dropped_malformed`).
+    pub dropped_version: u64,
 }
 
 /// Lifeguard figures about one suspect.
@@ -158,6 +168,8 @@ pub(crate) struct Relay<A> {
 
 /// Outstanding indirect probes relayed for others, at most.
 const MAX_RELAYS: usize = 1024;
+/// Largest plain payload a datagram may decompress to (a UDP datagram's limit).
+const MAX_DATAGRAM: usize = 65_536;
 /// Transmits waiting to be polled, at most (the oldest are dropped).
 const MAX_TRANSMITS: usize = 65_536;
 
@@ -208,6 +220,11 @@ pub struct Swim<A: Address, B: BroadcastHandler = SeenBroadcasts, R: RngCore = D
     pub(crate) next_push_pull: Duration,
     pub(crate) next_reconnect: Duration,
     pub(crate) pending_push_pulls: Vec<(A, Duration)>,
+    /// Comebacks held back by flap damping, with their release time.
+    pub(crate) held: BTreeMap<String, (Duration, Alive<A>)>,
+    /// Recently forgotten members: when, and their last incarnation.
+    pub(crate) forgotten: HashMap<String, (Duration, u64)>,
+    pub(crate) forgotten_order: VecDeque<(Duration, String)>,
     pub(crate) seeds: Vec<A>,
     pub(crate) leaving: bool,
     pub(crate) stats: Stats,
@@ -289,6 +306,9 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             pending_push_pulls: Vec::new(),
+            held: BTreeMap::new(),
+            forgotten: HashMap::new(),
+            forgotten_order: VecDeque::new(),
             seeds: Vec::new(),
             leaving: false,
             stats: Stats::default(),
@@ -317,6 +337,19 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
             }
             self.start_push_pull(now, seed, true);
         }
+    }
+
+    /// Replaces the seeds retried for partition healing (at most 64), e.g.
+    /// after the runtime resolved their host names again.
+    pub fn set_seeds(&mut self, seeds: impl IntoIterator<Item = A>) {
+        let me = self.local_member().addr.clone();
+        let mut fresh: Vec<A> = Vec::new();
+        for s in seeds {
+            if s != me && !fresh.contains(&s) && fresh.len() < 64 {
+                fresh.push(s);
+            }
+        }
+        self.seeds = fresh;
     }
 
     /// Leaves gracefully: announces it and stops probing. Keep driving the
@@ -463,6 +496,9 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
         if let Some(d) = self.next_tombstone_expiry() {
             consider(d);
         }
+        if let Some(d) = self.next_release() {
+            consider(d);
+        }
         for (_, d) in &self.pending_push_pulls {
             consider(*d);
         }
@@ -476,6 +512,7 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
         self.probe_timers(now);
         self.relay_timers(now);
         self.suspicion_timers(now);
+        self.damping_timers(now);
         if now >= self.next_gossip {
             self.gossip(now);
             self.next_gossip = now + self.config.gossip_interval;
@@ -497,13 +534,14 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
             }
         }
         self.reap_tombstones(now);
+        self.expire_forgotten(now);
         self.pending_push_pulls.retain(|(_, d)| *d > now);
     }
 
     /// Handles one datagram from `from`. Errors say why it was dropped
     /// (already counted in [`stats`](Self::stats)); the state is unchanged then.
     pub fn handle_datagram(&mut self, now: Duration, from: A, bytes: &[u8]) -> Result<()> {
-        let messages = self.open(bytes)?;
+        let messages = self.open(bytes, MAX_DATAGRAM)?;
         for m in messages {
             self.dispatch(now, &from, m);
         }
@@ -519,11 +557,17 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
         from: A,
         bytes: &[u8],
     ) -> Result<Option<Vec<u8>>> {
-        let messages = self.open(bytes)?;
+        let messages = self.open(bytes, self.envelope.max_payload())?;
         let mut reply = None;
         for m in messages {
             match m {
                 Message::PushPull(pp) => {
+                    if pp.members.len() > self.config.max_push_pull_members {
+                        // More than we would ever send: refused whole, so a
+                        // hostile table cannot flood ours.
+                        self.stats.dropped_malformed += 1;
+                        continue;
+                    }
                     if pp.reply {
                         self.pending_push_pulls.retain(|(a, _)| a != &from);
                     }
@@ -659,15 +703,19 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
         self.transmits.push_back(t);
     }
 
-    fn open(&mut self, bytes: &[u8]) -> Result<Vec<Message<A>>> {
+    fn open(&mut self, bytes: &[u8], max_plain: usize) -> Result<Vec<Message<A>>> {
         self.stats.bytes_received += bytes.len() as u64;
         let result = self
             .envelope
-            .open(bytes)
+            .open_limited(bytes, max_plain)
             .and_then(|plain| Ok(wire::decode_compound::<A>(&plain)?));
         match &result {
             Ok(m) => self.stats.messages_received += m.len() as u64,
             Err(Error::LabelMismatch) => self.stats.dropped_label += 1,
+            Err(Error::Frame(murmura_core::frame::FrameError::UnsupportedVersion { .. })) => {
+                self.stats.dropped_version += 1;
+                self.stats.dropped_malformed += 1;
+            }
             Err(Error::Unencrypted | Error::NoKeyring | Error::NoMatchingKey) => {
                 self.stats.dropped_crypto += 1
             }
@@ -690,3 +738,9 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> std::fmt::Debug for Swim<A, B,
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod tests_dissemination;
+
+#[cfg(test)]
+mod tests_probe;

@@ -57,15 +57,10 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
         let seq = self.seq();
         let e = &self.members[&target];
         let addr = e.member.addr.clone();
-        let mut primary = vec![
-            Message::<A>::Ping(Ping {
-                seq,
-                target: target.clone(),
-            })
-            .to_bytes(),
-        ];
+        let mut primary = Vec::with_capacity(2);
         if e.member.state == State::Suspect {
-            // Buddy system: tell the suspect at once, so it can refute.
+            // Buddy system: tell the suspect at once, so it can refute. First,
+            // so its ack already carries the refutation back.
             primary.push(
                 Message::<A>::Suspect(Accusation {
                     name: target.clone(),
@@ -75,6 +70,13 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
                 .to_bytes(),
             );
         }
+        primary.push(
+            Message::<A>::Ping(Ping {
+                seq,
+                target: target.clone(),
+            })
+            .to_bytes(),
+        );
         self.send_datagram(addr.clone(), &primary);
         self.stats.probes += 1;
         self.probe = Some(Probe {
@@ -184,6 +186,16 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
 
     pub(crate) fn on_ping_req(&mut self, now: Duration, from: &A, p: PingReq<A>) {
         if p.target == self.me || self.relays.len() >= MAX_RELAYS {
+            return;
+        }
+        // Only relay to a live member we know, at the address we know: a
+        // forged request cannot aim our pings at an arbitrary address.
+        let known = self
+            .members
+            .get(&p.target)
+            .is_some_and(|e| !e.member.state.is_gone() && e.member.addr == p.target_addr);
+        if !known {
+            self.stats.refused_ping_reqs += 1;
             return;
         }
         let seq = self.seq();

@@ -201,34 +201,6 @@ fn stable_removal_waits_for_enough_accusers() {
 }
 
 #[test]
-fn flap_damping_holds_back_recoveries() {
-    let mut config = Config::local();
-    config.stability = Stability {
-        flap_threshold: Some(1),
-        ..Stability::default()
-    };
-    let mut c = Swim::new("me", 1u64, config, seeded(1), T0).unwrap();
-    c.handle_datagram(T0, 2, &datagram(&[alive("x", 2, 0)]))
-        .unwrap();
-    let mut recovered = 0;
-    for i in 0..4u64 {
-        c.handle_datagram(T0, 2, &datagram(&[Message::Dead(accuse("x", 2 * i, "y"))]))
-            .unwrap();
-        c.handle_datagram(T0, 2, &datagram(&[alive("x", 2, 2 * i + 1)]))
-            .unwrap();
-        recovered += std::iter::from_fn(|| c.poll_event())
-            .filter(|e| matches!(e, Event::Recovered(_)))
-            .count();
-    }
-    assert_eq!(
-        recovered, 1,
-        "only the first recovery in the window is reported"
-    );
-    assert_eq!(c.stats().damped_flaps, 3);
-    assert_eq!(c.member("x").unwrap().state, State::Alive);
-}
-
-#[test]
 fn misdirected_pings_and_bad_input_change_nothing() {
     let mut c = core("me", 1);
     let before = c.members().count();
@@ -386,4 +358,60 @@ fn direct_messages_travel_over_streams() {
         a.send_reliable("a", vec![1]),
         Err(crate::Error::UnknownMember(_))
     ));
+}
+
+#[test]
+fn push_pulls_are_bounded_in_number_and_time() {
+    let mut config = Config::local();
+    config.max_concurrent_push_pull = 2;
+    config.reconnect_interval = Duration::from_millis(100);
+    config.push_pull_interval = Duration::from_millis(100);
+    config.push_pull_timeout = Duration::from_secs(1);
+    let mut c = Swim::new("me", 1u64, config, seeded(1), T0).unwrap();
+    let peers: Vec<Message<u64>> = (2..30).map(|i| alive(&format!("p{i}"), i, 0)).collect();
+    c.handle_datagram(T0, 2, &datagram(&peers)).unwrap();
+    let dead: Vec<Message<u64>> = (2..20)
+        .map(|i| Message::Dead(accuse(&format!("p{i}"), 0, "x")))
+        .collect();
+    c.handle_datagram(T0, 2, &datagram(&dead)).unwrap();
+    // Nobody ever answers: at most two exchanges are outstanding at a time.
+    let mut streams = 0;
+    let mut now = T0;
+    for _ in 0..9 {
+        now += Duration::from_millis(100);
+        c.handle_timer(now);
+        streams += std::iter::from_fn(|| c.poll_transmit())
+            .filter(|t| t.kind == TransmitKind::Stream)
+            .count();
+    }
+    assert_eq!(streams, 2, "capped while none completes");
+    // Unanswered exchanges time out and free their slots.
+    now += Duration::from_secs(1);
+    c.handle_timer(now);
+    now += Duration::from_millis(100);
+    c.handle_timer(now);
+    let more = std::iter::from_fn(|| c.poll_transmit())
+        .filter(|t| t.kind == TransmitKind::Stream)
+        .count();
+    assert!((1..=2).contains(&more), "{more}");
+}
+
+#[test]
+fn seeds_can_be_replaced_for_healing() {
+    let mut config = Config::local();
+    config.reconnect_interval = Duration::from_millis(100);
+    let mut c = Swim::new("me", 1u64, config, seeded(1), T0).unwrap();
+    c.join(T0, [5u64]);
+    let first: Vec<u64> = std::iter::from_fn(|| c.poll_transmit())
+        .map(|t| t.to)
+        .collect();
+    assert_eq!(first, vec![5]);
+    c.stream_failed(T0, &5);
+    c.set_seeds([1u64, 7, 7]);
+    c.handle_timer(T0 + Duration::from_millis(100));
+    let healing: Vec<u64> = std::iter::from_fn(|| c.poll_transmit())
+        .filter(|t| t.kind == TransmitKind::Stream)
+        .map(|t| t.to)
+        .collect();
+    assert_eq!(healing, vec![7], "only the new seed, never ourselves");
 }

@@ -19,7 +19,7 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
             Message::PingReq(p) => self.on_ping_req(now, from, p),
             Message::Ack(a) => self.on_ack(now, a.seq),
             Message::Nack(n) => self.on_nack(n.seq),
-            Message::Alive(a) => self.apply_alive(now, a),
+            Message::Alive(a) => self.apply_alive(now, a, false),
             Message::Suspect(s) => self.apply_suspect(now, s),
             Message::Dead(d) => self.apply_dead(now, d),
             Message::Leave(l) => self.apply_leave(now, l),
@@ -42,6 +42,7 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
     /// here, so the accused gets a chance to refute (as memberlist does).
     pub(crate) fn merge_remote(&mut self, now: Duration, from: &str, states: Vec<MemberState<A>>) {
         for s in states {
+            let firsthand = s.name == from;
             match s.state {
                 State::Alive => self.apply_alive(
                     now,
@@ -51,6 +52,7 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
                         incarnation: s.incarnation,
                         meta: s.meta,
                     },
+                    firsthand,
                 ),
                 State::Suspect | State::Dead => self.apply_suspect(
                     now,
@@ -123,7 +125,10 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
         self.members.get(name).map(|e| e.member.clone())
     }
 
-    pub(crate) fn apply_alive(&mut self, now: Duration, a: Alive<A>) {
+    /// Applies news that `a.name` is alive. `firsthand` when the member
+    /// itself sent it (its own push-pull): that may bring back a member
+    /// forgotten recently, which third-hand news at an old incarnation may not.
+    pub(crate) fn apply_alive(&mut self, now: Duration, a: Alive<A>, firsthand: bool) {
         if a.name == self.me {
             let me = self.local_member();
             let same = a.incarnation == me.incarnation && a.addr == me.addr && a.meta == me.meta;
@@ -133,8 +138,36 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
             }
             return;
         }
+        let Some(e) = self.members.get(&a.name) else {
+            if self.hold_forgotten(&a) {
+                return;
+            }
+            if !firsthand && self.is_stale_reintroduction(now, &a) {
+                self.stats.dropped_stale += 1;
+                return;
+            }
+            self.admit_alive(now, a);
+            return;
+        };
+        if !supersedes(
+            (a.incarnation, State::Alive),
+            (e.member.incarnation, e.member.state),
+        ) {
+            return;
+        }
+        if e.member.state.is_gone() && self.must_damp(now, &a.name) {
+            self.hold(now, a);
+            return;
+        }
+        self.admit_alive(now, a);
+    }
+
+    /// Applies `a` without the stability checks (they have passed).
+    pub(crate) fn admit_alive(&mut self, now: Duration, a: Alive<A>) {
         let msg = Message::Alive(a.clone());
+        self.held.remove(&a.name);
         let Some(e) = self.members.get_mut(&a.name) else {
+            self.forgotten.remove(&a.name);
             self.members.insert(
                 a.name.clone(),
                 Entry {
@@ -172,9 +205,6 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
         let changed = e.member.meta != a.meta || e.member.addr != a.addr;
         e.member.meta = a.meta;
         e.member.addr = a.addr;
-        if old.is_gone() {
-            e.recoveries.push_back(now);
-        }
         self.set_state(now, &a.name, State::Alive, a.incarnation);
         if old.is_gone() && !self.probe_order.contains(&a.name) {
             self.probe_order.push(a.name.clone());
@@ -186,41 +216,10 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
         let event = match old {
             State::Alive if changed => Event::Updated(m),
             State::Alive => return,
-            State::Suspect => Event::Recovered(m),
-            State::Dead | State::Left => {
-                if self.flapping(now, &a.name) {
-                    self.stats.damped_flaps += 1;
-                    return;
-                }
-                if old == State::Dead {
-                    Event::Recovered(m)
-                } else {
-                    Event::Joined(m)
-                }
-            }
+            State::Suspect | State::Dead => Event::Recovered(m),
+            State::Left => Event::Joined(m),
         };
         self.push_event(event);
-    }
-
-    fn flapping(&mut self, now: Duration, name: &str) -> bool {
-        let Some(threshold) = self.config.stability.flap_threshold else {
-            return false;
-        };
-        let window = self.config.stability.flap_window;
-        let Some(e) = self.members.get_mut(name) else {
-            return false;
-        };
-        while e
-            .recoveries
-            .front()
-            .is_some_and(|t| now.saturating_sub(*t) > window)
-        {
-            e.recoveries.pop_front();
-        }
-        while e.recoveries.len() > threshold as usize + 1 {
-            e.recoveries.pop_front();
-        }
-        e.recoveries.len() > threshold as usize
     }
 
     pub(crate) fn apply_suspect(&mut self, now: Duration, s: Accusation) {

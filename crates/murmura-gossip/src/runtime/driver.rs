@@ -36,6 +36,13 @@ pub(crate) async fn spawn(options: Options) -> Result<Spawned> {
     let bound = udp.local_addr()?;
     let tcp = TcpListener::bind(bound).await?;
     let advertise = options.advertise.unwrap_or(bound);
+    if advertise.ip().is_unspecified() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "bound to an unspecified address: set Options::advertise to an address peers can reach",
+        )
+        .into());
+    }
     let rng = match options.rng_seed {
         Some(seed) => seeded(seed),
         None => from_entropy(),
@@ -62,6 +69,7 @@ pub(crate) async fn spawn(options: Options) -> Result<Spawned> {
         inbound: Arc::new(Semaphore::new(0)),
         stop_at: None,
         on_left: None,
+        joining: None,
     };
     tokio::spawn(driver.run(command_rx));
     Ok((commands, events, advertise))
@@ -78,6 +86,15 @@ struct Driver {
     inbound: Arc<Semaphore>,
     stop_at: Option<Duration>,
     on_left: Option<oneshot::Sender<()>>,
+    joining: Option<Joining>,
+}
+
+/// A join waiting for its seeds to answer.
+struct Joining {
+    waiting: Vec<SocketAddr>,
+    answered: usize,
+    deadline: Duration,
+    reply: oneshot::Sender<Result<usize>>,
 }
 
 impl Driver {
@@ -104,6 +121,9 @@ impl Driver {
             if let Some(t) = self.stop_at {
                 deadline = deadline.min(t);
             }
+            if let Some(j) = &self.joining {
+                deadline = deadline.min(j.deadline);
+            }
             let wake = self.origin + deadline;
             tokio::select! {
                 received = self.udp.recv_from(&mut buf) => match received {
@@ -126,6 +146,9 @@ impl Driver {
                 _ = sleep_until(wake) => {
                     let now = self.now();
                     self.core.handle_timer(now);
+                    if self.joining.as_ref().is_some_and(|j| now >= j.deadline) {
+                        self.finish_join();
+                    }
                 }
             }
         }
@@ -139,8 +162,21 @@ impl Driver {
         let now = self.now();
         match c {
             Command::Join(seeds, tx) => {
+                if let Some(old) = self.joining.take() {
+                    let _ = old.reply.send(Err(crate::error::Error::JoinFailed));
+                }
+                let me = self.core.local_member().addr;
+                let waiting: Vec<SocketAddr> = seeds.iter().copied().filter(|s| *s != me).collect();
                 self.core.join(now, seeds);
-                let _ = tx.send(());
+                self.joining = Some(Joining {
+                    waiting,
+                    answered: 0,
+                    deadline: now + self.options.stream_timeout + Duration::from_millis(100),
+                    reply: tx,
+                });
+                if self.joining.as_ref().is_some_and(|j| j.waiting.is_empty()) {
+                    self.finish_join();
+                }
             }
             Command::Leave(tx) => {
                 self.core.leave(now);
@@ -152,6 +188,7 @@ impl Driver {
             Command::SetMetadata(meta, tx) => {
                 let _ = tx.send(self.core.set_metadata(now, meta));
             }
+            Command::SetSeeds(seeds) => self.core.set_seeds(seeds),
             Command::SendReliable(to, payload, tx) => {
                 let _ = tx.send(self.core.send_reliable(&to, payload));
             }
@@ -201,18 +238,50 @@ impl Driver {
         }
     }
 
+    fn finish_join(&mut self) {
+        if let Some(j) = self.joining.take() {
+            let result = if j.answered > 0 {
+                Ok(j.answered)
+            } else {
+                Err(crate::error::Error::JoinFailed)
+            };
+            let _ = j.reply.send(result);
+        }
+    }
+
+    /// Counts a seed's answer (or failure) towards a pending join.
+    fn join_progress(&mut self, addr: SocketAddr, ok: bool) {
+        let Some(j) = self.joining.as_mut() else {
+            return;
+        };
+        let Some(i) = j.waiting.iter().position(|a| *a == addr) else {
+            return;
+        };
+        j.waiting.swap_remove(i);
+        j.answered += usize::from(ok);
+        if j.waiting.is_empty() {
+            self.finish_join();
+        }
+    }
+
     fn on_stream(&mut self, done: StreamDone) {
         let now = self.now();
         match done {
             StreamDone::Answer(from, bytes) => {
-                if let Err(e) = self.core.handle_stream(now, from, &bytes) {
-                    tracing::debug!(%from, error = %e, "bad push-pull answer");
-                    self.core.stream_failed(now, &from);
-                }
+                let ok = match self.core.handle_stream(now, from, &bytes) {
+                    Ok(_) => true,
+                    Err(e) => {
+                        tracing::debug!(%from, error = %e, "bad push-pull answer");
+                        self.core.stream_failed(now, &from);
+                        false
+                    }
+                };
+                self.join_progress(from, ok);
             }
             StreamDone::Failed(to) => {
                 self.stats.stream_failures += 1;
                 self.core.stream_failed(now, &to);
+                self.join_progress(to, false);
             }
             StreamDone::Inbound(from, bytes, reply) => {
                 let answer = match self.core.handle_stream(now, from, &bytes) {

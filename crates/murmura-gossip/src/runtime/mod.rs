@@ -57,6 +57,9 @@ pub struct Options {
     pub max_inbound_streams: usize,
     /// Events buffered per subscriber; a slower subscriber skips events.
     pub event_buffer: usize,
+    /// How often seed host names given to [`Gossip::join`] are resolved
+    /// again, so healing follows DNS changes.
+    pub reresolve_interval: Duration,
 }
 
 impl Options {
@@ -72,6 +75,7 @@ impl Options {
             incarnation: 0,
             max_inbound_streams: 32,
             event_buffer: 1024,
+            reresolve_interval: Duration::from_secs(60),
         }
     }
 }
@@ -90,6 +94,16 @@ pub struct RuntimeStats {
     pub streams_refused: u64,
 }
 
+/// Resolves `host:port` names to addresses of the local address's family.
+async fn resolve(names: &[String], local: SocketAddr) -> Result<Vec<SocketAddr>> {
+    let mut addrs = Vec::new();
+    for name in names {
+        let resolved = tokio::net::lookup_host(name.as_str()).await?;
+        addrs.extend(resolved.filter(|a| a.is_ipv4() == local.is_ipv4()));
+    }
+    Ok(addrs)
+}
+
 /// A change to a running member's keyring.
 #[cfg(feature = "encryption")]
 #[cfg_attr(docsrs, doc(cfg(feature = "encryption")))]
@@ -104,7 +118,8 @@ pub enum KeyringChange {
 }
 
 pub(crate) enum Command {
-    Join(Vec<SocketAddr>, oneshot::Sender<()>),
+    Join(Vec<SocketAddr>, oneshot::Sender<Result<usize>>),
+    SetSeeds(Vec<SocketAddr>),
     Leave(oneshot::Sender<()>),
     SetMetadata(Vec<u8>, oneshot::Sender<Result<()>>),
     Broadcast(Vec<u8>, Vec<u8>, oneshot::Sender<Result<()>>),
@@ -120,21 +135,44 @@ pub(crate) enum Command {
 
 /// A handle to a running member. Cheap to clone; the member runs until
 /// [`leave`](Self::leave) or [`stop`](Self::stop), or until every handle is dropped.
+///
+/// Two members on the loopback interface:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> murmura_gossip::Result<()> {
+/// use murmura_gossip::runtime::{Gossip, Options};
+/// use murmura_gossip::{Config, State};
+///
+/// let bind = "127.0.0.1:0".parse().unwrap();
+/// let a = Gossip::start(Options::new("a", bind, Config::local())).await?;
+/// let b = Gossip::start(Options::new("b", bind, Config::local())).await?;
+/// // `join` returns once the seeds answered (their push-pull is merged).
+/// assert_eq!(b.join([a.local_addr().to_string()]).await?, 1);
+/// let seen = b.members().await?;
+/// assert!(seen.iter().any(|m| m.name == "a" && m.state == State::Alive));
+/// assert!(a.members().await?.iter().any(|m| m.name == "b"));
+/// b.leave().await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Gossip {
     commands: mpsc::Sender<Command>,
     events: broadcast::Sender<Event<SocketAddr>>,
     local: SocketAddr,
+    reresolve: Duration,
 }
 
 impl Gossip {
     /// Binds the sockets and starts the member's task on the current runtime.
     pub async fn start(options: Options) -> Result<Self> {
+        let reresolve = options.reresolve_interval;
         let (commands, events, local) = driver::spawn(options).await?;
         Ok(Self {
             commands,
             events,
             local,
+            reresolve,
         })
     }
 
@@ -152,22 +190,40 @@ impl Gossip {
         rx.await.map_err(|_| Error::Shutdown)
     }
 
-    /// Joins through seeds given as `host:port` (host names are resolved here).
-    /// Returns once the push-pull requests are sent; watch events or
-    /// [`members`](Self::members) for the outcome.
-    pub async fn join<S: AsRef<str>>(&self, seeds: impl IntoIterator<Item = S>) -> Result<()> {
-        let mut addrs = Vec::new();
-        for seed in seeds {
-            let resolved = tokio::net::lookup_host(seed.as_ref()).await?;
-            addrs.extend(resolved.filter(|a| a.is_ipv4() == self.local.is_ipv4()));
+    /// Joins through seeds given as `host:port` (host names are resolved
+    /// here): a push-pull with each. Returns how many seeds answered, or
+    /// [`Error::JoinFailed`] if none did within the stream timeout. Seeds are
+    /// also retried later to heal partitions.
+    pub async fn join<S: AsRef<str>>(&self, seeds: impl IntoIterator<Item = S>) -> Result<usize> {
+        let names: Vec<String> = seeds.into_iter().map(|s| s.as_ref().to_owned()).collect();
+        let addrs = resolve(&names, self.local).await?;
+        if names.iter().any(|n| n.parse::<SocketAddr>().is_err()) {
+            // Host names: resolve them again now and then, while the member runs.
+            // A weak sender, so this task never keeps the member alive.
+            let commands = self.commands.downgrade();
+            let (local, every) = (self.local, self.reresolve.max(Duration::from_secs(1)));
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(every).await;
+                    let Ok(addrs) = resolve(&names, local).await else {
+                        continue;
+                    };
+                    let Some(commands) = commands.upgrade() else {
+                        return;
+                    };
+                    if commands.send(Command::SetSeeds(addrs)).await.is_err() {
+                        return;
+                    }
+                }
+            });
         }
-        self.ask(|tx| Command::Join(addrs, tx)).await
+        self.join_addrs(addrs).await
     }
 
-    /// Joins through seeds given as socket addresses.
-    pub async fn join_addrs(&self, seeds: impl IntoIterator<Item = SocketAddr>) -> Result<()> {
+    /// Joins through seeds given as socket addresses (see [`join`](Self::join)).
+    pub async fn join_addrs(&self, seeds: impl IntoIterator<Item = SocketAddr>) -> Result<usize> {
         let addrs = seeds.into_iter().collect();
-        self.ask(|tx| Command::Join(addrs, tx)).await
+        self.ask(|tx| Command::Join(addrs, tx)).await?
     }
 
     /// Leaves gracefully: announces it, gossips a little longer, then stops.

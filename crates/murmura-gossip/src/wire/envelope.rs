@@ -150,16 +150,25 @@ impl Envelope {
     /// returns the plain compound and the bytes used.
     pub fn open_prefix(&self, bytes: &[u8]) -> Result<(Vec<u8>, usize)> {
         let (frame, used) = frame::decode(bytes, &self.limits)?;
-        Ok((self.open_payload(frame.version, frame.payload)?, used))
+        Ok((
+            self.open_payload(frame.version, frame.payload, self.limits.max_payload)?,
+            used,
+        ))
     }
 
     /// Opens a buffer holding exactly one frame (a datagram).
     pub fn open(&self, bytes: &[u8]) -> Result<Vec<u8>> {
-        let frame = frame::decode_exact(bytes, &self.limits)?;
-        self.open_payload(frame.version, frame.payload)
+        self.open_limited(bytes, self.limits.max_payload)
     }
 
-    fn open_payload(&self, version: u8, payload: &[u8]) -> Result<Vec<u8>> {
+    /// Like [`open`](Self::open), but a compressed payload may expand to at
+    /// most `max_plain` bytes (datagrams use a datagram's size, not a stream's).
+    pub fn open_limited(&self, bytes: &[u8], max_plain: usize) -> Result<Vec<u8>> {
+        let frame = frame::decode_exact(bytes, &self.limits)?;
+        self.open_payload(frame.version, frame.payload, max_plain)
+    }
+
+    fn open_payload(&self, version: u8, payload: &[u8], max_plain: usize) -> Result<Vec<u8>> {
         let mut r = Reader::new(payload);
         let flags = r.u8()?;
         if flags & !(ENCRYPTED | COMPRESSED) != 0 {
@@ -194,14 +203,14 @@ impl Envelope {
         if flags & COMPRESSED == 0 {
             return Ok(inner);
         }
-        self.decompress(&inner)
+        self.decompress(&inner, max_plain)
     }
 
     #[cfg(feature = "compression")]
-    fn decompress(&self, inner: &[u8]) -> Result<Vec<u8>> {
+    fn decompress(&self, inner: &[u8], max_plain: usize) -> Result<Vec<u8>> {
         let mut r = Reader::new(inner);
         let len = r.varint().map_err(|_| Error::Decompress)?;
-        if len > self.limits.max_payload as u64 {
+        if len > max_plain.min(self.limits.max_payload) as u64 {
             return Err(Error::Decompress);
         }
         let out =
@@ -213,7 +222,7 @@ impl Envelope {
     }
 
     #[cfg(not(feature = "compression"))]
-    fn decompress(&self, _inner: &[u8]) -> Result<Vec<u8>> {
+    fn decompress(&self, _inner: &[u8], _max_plain: usize) -> Result<Vec<u8>> {
         Err(Error::Decompress)
     }
 }

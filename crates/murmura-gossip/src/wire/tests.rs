@@ -249,6 +249,11 @@ fn compression_round_trip_and_bounds() {
     let sealed = env.seal(&plain, &mut seeded(1)).unwrap();
     assert!(sealed.len() < plain.len());
     assert_eq!(env.open(&sealed).unwrap(), plain);
+    // A datagram may not expand past a datagram's size.
+    assert!(matches!(
+        env.open_limited(&sealed, 100),
+        Err(Error::Decompress)
+    ));
     // A small limit refuses the decompressed size up front.
     let small = Envelope::new(b"", sealed.len() + 8);
     assert!(matches!(small.open(&sealed), Err(Error::Decompress)));
@@ -312,4 +317,93 @@ fn golden_push_pull() {
         msg.to_bytes(),
         [10, 13, 1, b'a', 1, 1, 1, b'b', 2, 3, 1, 1, b'm', 1, b's']
     );
+}
+
+/// The kinds `golden_compound` and `golden_push_pull` leave out.
+fn other_kinds() -> Vec<Message<u64>> {
+    vec![
+        Message::Ack(Ack { seq: 1 }),
+        Message::Nack(Nack { seq: 2 }),
+        Message::PingReq(PingReq {
+            seq: 3,
+            target: "t".into(),
+            target_addr: 9,
+        }),
+        Message::Dead(Accusation {
+            name: "d".into(),
+            incarnation: 4,
+            from: "a".into(),
+        }),
+        Message::Leave(Leave {
+            name: "l".into(),
+            incarnation: 5,
+        }),
+        Message::Direct(Direct {
+            from: "f".into(),
+            payload: b"p".to_vec(),
+        }),
+    ]
+}
+
+#[test]
+fn golden_other_kinds() {
+    // kind | varint body length | fields, as in `golden_compound`.
+    let got: Vec<Vec<u8>> = other_kinds().iter().map(|m| m.to_bytes()).collect();
+    let want: [&[u8]; 6] = [
+        &[3, 1, 1],                   // ack seq 1
+        &[4, 1, 2],                   // nack seq 2
+        &[2, 4, 3, 1, b't', 9],       // ping-req seq 3, "t" at 9
+        &[7, 5, 1, b'd', 4, 1, b'a'], // dead "d" inc 4 from "a"
+        &[8, 3, 1, b'l', 5],          // leave "l" inc 5
+        &[11, 4, 1, b'f', 1, b'p'],   // direct from "f", payload "p"
+    ];
+    assert_eq!(got, want.map(<[u8]>::to_vec));
+    let plain = encode_compound(&other_kinds());
+    assert_eq!(decode_compound::<u64>(&plain).unwrap(), other_kinds());
+}
+
+/// The sealed layout, checked by opening it with the AEAD and LZ4 crates
+/// directly rather than with `Envelope`.
+#[cfg(all(feature = "encryption", feature = "compression"))]
+#[test]
+fn golden_sealed_layout() {
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+    use chacha20poly1305::{ChaCha20Poly1305, Nonce};
+
+    let msgs = vec![Message::<u64>::User(UserBroadcast {
+        key: b"k".to_vec(),
+        payload: vec![0; 200],
+    })];
+    let plain = encode_compound(&msgs);
+    let env = Envelope::new(b"L", 1 << 16)
+        .with_keyring(Some(Keyring::new([7; 32])))
+        .with_compression(true);
+    let sealed = env.seal(&plain, &mut seeded(0)).unwrap();
+    let len = u32::from_le_bytes(sealed[1..5].try_into().unwrap()) as usize;
+    assert_eq!(sealed.len(), 5 + len + 4);
+    // version 1 | len | flags = encrypted + compressed | label "L"
+    assert_eq!(
+        (sealed[0], sealed[5], &sealed[6..8]),
+        (1, 3, &[1, b'L'][..])
+    );
+    let body = &sealed[8..5 + len];
+    let (nonce, ciphertext) = body.split_at(12);
+    let aad = [1, 3, 1, b'L'];
+    let inner = ChaCha20Poly1305::new(&[7u8; 32].into())
+        .decrypt(
+            Nonce::from_slice(nonce),
+            Payload {
+                msg: ciphertext,
+                aad: &aad,
+            },
+        )
+        .unwrap();
+    assert_eq!(ciphertext.len(), inner.len() + 16);
+    // inner = varint(plain length) | LZ4 block
+    let mut r = murmura_core::codec::Reader::new(&inner);
+    assert_eq!(r.varint().unwrap(), plain.len() as u64);
+    let out = lz4_flex::block::decompress(r.rest(), plain.len()).unwrap();
+    assert_eq!(out, plain);
+    assert!(inner.len() < plain.len());
+    assert_eq!(env.open(&sealed).unwrap(), plain);
 }

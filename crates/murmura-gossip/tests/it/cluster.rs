@@ -332,3 +332,149 @@ fn hundreds_of_members_converge_and_detect_a_failure() {
         );
     }
 }
+
+#[test]
+fn stable_removal_needs_independent_accusers() {
+    let stable = |min| {
+        let mut c = config();
+        c.stability.min_accusations = Some(min);
+        c
+    };
+    // Several members probe the stopped one, so two accusers gather: removed.
+    let mut net = Net::cluster(14, 6, stable(2));
+    converge(&mut net, 6);
+    net.down.insert(2);
+    let ids = net.ids();
+    assert!(
+        net.drive_until(60 * SEC, |n| n.all_see(ids.clone(), "n2", State::Dead)),
+        "seed {}",
+        net.seed
+    );
+    // More accusers than there are members: suspected, never removed.
+    let mut net = Net::cluster(15, 4, stable(10));
+    converge(&mut net, 4);
+    net.down.insert(2);
+    net.drive(60 * SEC);
+    assert!(
+        net.all_see([0, 1, 3], "n2", State::Suspect),
+        "seed {}",
+        net.seed
+    );
+}
+
+#[test]
+fn flap_damping_holds_back_a_member_that_keeps_coming_back() {
+    let mut damped = config();
+    damped.stability.flap_threshold = Some(1);
+    damped.stability.flap_window = 600 * SEC;
+    damped.stability.flap_hold = 60 * SEC;
+    let mut net = Net::cluster(16, 5, damped);
+    converge(&mut net, 5);
+    let others = [0, 1, 2, 3];
+    let flap = |net: &mut Net| {
+        net.down.insert(4);
+        assert!(
+            net.drive_until(90 * SEC, |n| n.all_see(others, "n4", State::Dead)),
+            "seed {}: n4 not declared dead",
+            net.seed
+        );
+        net.down.remove(&4);
+        let back = net.now;
+        assert!(
+            net.drive_until(300 * SEC, |n| n.all_see(others, "n4", State::Alive)),
+            "seed {}: n4 never readmitted",
+            net.seed
+        );
+        net.now - back
+    };
+    // The first comeback in the window is admitted as soon as it is heard.
+    let first = flap(&mut net);
+    assert!(first < 30 * SEC, "seed {}: {first:?}", net.seed);
+    // The second is held back for the hold-down everywhere.
+    let second = flap(&mut net);
+    assert!(second >= 60 * SEC, "seed {}: {second:?}", net.seed);
+    for o in others {
+        let node = &net.nodes[&o];
+        assert!(node.core.stats().damped_flaps >= 1, "observer {o}");
+        // Joined once, then each comeback reported once (as Joined if the
+        // tombstone was forgotten during the hold).
+        let arrivals = node
+            .events
+            .iter()
+            .filter(|e| matches!(e, Event::Recovered(m) | Event::Joined(m) if m.name == "n4"))
+            .count();
+        assert_eq!(arrivals, 3, "observer {o}");
+    }
+}
+
+mod chaos {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[derive(Debug, Clone)]
+    enum Fault {
+        Loss(u8),
+        Cut(u64, u64),
+        Heal,
+        Pause(u64),
+        Resume(u64),
+    }
+
+    fn fault() -> impl Strategy<Value = Fault> {
+        prop_oneof![
+            (0u8..30).prop_map(Fault::Loss),
+            (0u64..6, 0u64..6).prop_map(|(a, b)| Fault::Cut(a, b)),
+            Just(Fault::Heal),
+            (1u64..6).prop_map(Fault::Pause),
+            (1u64..6).prop_map(Fault::Resume),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(16))]
+
+        /// Whatever faults come and go, once the network is whole again every
+        /// running member sees every running member alive (liveness), and
+        /// members that stayed stopped are not taken for alive (safety).
+        #[test]
+        fn the_cluster_recovers_from_any_fault_sequence(
+            seed in any::<u64>(),
+            faults in proptest::collection::vec(fault(), 1..12),
+            crashed in proptest::option::of(1u64..6),
+        ) {
+            let mut net = Net::cluster(seed, 6, config());
+            converge(&mut net, 6);
+            for f in faults {
+                match f {
+                    Fault::Loss(p) => net.loss = f64::from(p) / 100.0,
+                    Fault::Cut(a, b) if a != b => net.partition(&[a], &[b]),
+                    Fault::Cut(..) => {}
+                    Fault::Heal => net.heal(),
+                    Fault::Pause(i) => { net.down.insert(i); }
+                    Fault::Resume(i) => { net.down.remove(&i); }
+                }
+                net.drive(3 * SEC);
+            }
+            net.heal();
+            net.loss = 0.0;
+            net.down.clear();
+            if let Some(c) = crashed {
+                net.down.insert(c);
+            }
+            let running: Vec<u64> = net.ids().into_iter().filter(|i| Some(*i) != crashed).collect();
+            let ok = net.drive_until(120 * SEC, |n| {
+                running.iter().all(|o| running.iter().all(|m| {
+                    n.view(*o, &format!("n{m}")).is_some_and(|v| v.state == State::Alive)
+                }))
+            });
+            prop_assert!(ok, "seed {}: running members did not all see each other alive", seed);
+            if let Some(c) = crashed {
+                let gone = net.drive_until(60 * SEC, |n| running.iter().all(|o| {
+                    n.view(*o, &format!("n{c}")).is_none_or(|v| v.state.is_gone())
+                }));
+                prop_assert!(gone, "seed {}: crashed n{} still taken for alive", seed, c);
+            }
+        }
+    }
+}

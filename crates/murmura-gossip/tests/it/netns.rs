@@ -202,9 +202,8 @@ fn wait(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
 }
 
 fn node_binary() -> Option<PathBuf> {
-    // target/<profile>/deps/it-… → target/<profile>/examples/gossip_node
-    let exe = std::env::current_exe().ok()?;
-    let bin = exe.parent()?.parent()?.join("examples").join("gossip_node");
+    // Cargo builds the package's binaries before its integration tests.
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_gossip-node"));
     bin.exists().then_some(bin)
 }
 
@@ -222,7 +221,7 @@ fn processes_in_namespaces_join_detect_and_heal() {
         return skip("not Linux");
     }
     let Some(bin) = node_binary() else {
-        return skip("the gossip_node example is not built (needs the `tokio` feature)");
+        return skip("the gossip-node binary is missing");
     };
     if Command::new("nft").arg("--version").output().is_err() {
         return skip("`nft` (nftables) is not installed");

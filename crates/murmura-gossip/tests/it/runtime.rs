@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use murmura_gossip::runtime::{Gossip, Options};
-use murmura_gossip::{Config, Event, State};
+use murmura_gossip::{Config, Error, Event, State};
 
 /// Fast timers so the suite stays quick.
 pub(crate) fn fast_config() -> Config {
@@ -65,7 +65,7 @@ async fn cluster(n: u8, config: Config) -> Vec<Gossip> {
     }
     let seed = nodes[0].local_addr().to_string();
     for g in &nodes[1..] {
-        g.join([seed.as_str()]).await.unwrap();
+        assert_eq!(g.join([seed.as_str()]).await.unwrap(), 1);
     }
     let ok = eventually(15, || async {
         for g in &nodes {
@@ -179,16 +179,14 @@ async fn encrypted_cluster_rejects_a_wrong_key() {
         .with_compression(true);
     let nodes = cluster(3, good).await;
     let intruder = start(9, fast_config().with_keyring(Keyring::new([8; 32]))).await;
-    intruder
-        .join([nodes[0].local_addr().to_string()])
-        .await
-        .unwrap();
+    let seed = nodes[0].local_addr().to_string();
+    assert!(matches!(
+        intruder.join([&seed]).await,
+        Err(Error::JoinFailed)
+    ));
     let plain = start(10, fast_config()).await;
-    plain
-        .join([nodes[0].local_addr().to_string()])
-        .await
-        .unwrap();
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(matches!(plain.join([&seed]).await, Err(Error::JoinFailed)));
+    tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(live(&intruder).await, 1, "the wrong key got in");
     assert_eq!(live(&plain).await, 1, "plain text got in");
     assert_eq!(live(&nodes[0]).await, 3);
@@ -211,7 +209,27 @@ async fn encrypted_cluster_rejects_a_wrong_key() {
     for g in &nodes {
         assert_eq!(live(g).await, 3, "rotation split the cluster");
     }
-    for g in nodes.iter().chain([&intruder, &plain]) {
+    // Traffic really flows under the new key: a broadcast arrives...
+    let mut sub = nodes[2].subscribe();
+    nodes[0].broadcast("rotated", b"k9".to_vec()).await.unwrap();
+    let got = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match sub.recv().await {
+                Ok(Event::Broadcast { key, payload }) if key == b"rotated" => return payload,
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+    })
+    .await
+    .expect("broadcast under the new key delivered");
+    assert_eq!(got, b"k9");
+    // ...a member holding only the new key joins, one holding only the old does not.
+    let fresh = start(11, fast_config().with_keyring(Keyring::new([9; 32]))).await;
+    assert_eq!(fresh.join([&seed]).await.unwrap(), 1);
+    let stale = start(12, fast_config().with_keyring(Keyring::new([7; 32]))).await;
+    assert!(matches!(stale.join([&seed]).await, Err(Error::JoinFailed)));
+    for g in nodes.iter().chain([&intruder, &plain, &fresh, &stale]) {
         g.stop().await;
     }
 }
@@ -220,14 +238,44 @@ async fn encrypted_cluster_rejects_a_wrong_key() {
 async fn another_cluster_label_is_ignored() {
     let nodes = cluster(2, fast_config().with_label("blue")).await;
     let other = start(11, fast_config().with_label("green")).await;
-    other
-        .join([nodes[0].local_addr().to_string()])
-        .await
-        .unwrap();
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    let seed = nodes[0].local_addr().to_string();
+    assert!(matches!(other.join([seed]).await, Err(Error::JoinFailed)));
     assert_eq!(live(&other).await, 1);
     assert!(nodes[0].stats().await.unwrap().core.dropped_label >= 1);
     for g in nodes.iter().chain([&other]) {
         g.stop().await;
     }
+}
+
+#[tokio::test]
+async fn an_unreachable_advertised_address_is_refused() {
+    let o = Options::new("x", "0.0.0.0:0".parse().unwrap(), fast_config());
+    assert!(matches!(Gossip::start(o).await, Err(Error::Io(_))));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seeds_are_resolved_by_name() {
+    let mut o = Options::new("a", "127.0.0.1:0".parse().unwrap(), fast_config());
+    o.reresolve_interval = Duration::from_secs(1);
+    let a = Gossip::start(o).await.unwrap();
+    let b = start(12, fast_config()).await;
+    let seed = format!("localhost:{}", a.local_addr().port());
+    assert_eq!(b.join([seed]).await.unwrap(), 1);
+    assert!(eventually(10, || async { live(&a).await == 2 && live(&b).await == 2 }).await);
+    // The re-resolving task keeps running harmlessly, and ends with the member.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(live(&b).await, 2);
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_every_handle_stops_the_member() {
+    let g = start(13, fast_config()).await;
+    let addr = g.local_addr();
+    let events = g.subscribe();
+    drop(g);
+    // The task ends and releases its sockets (a subscriber does not keep it alive).
+    assert!(eventually(5, || async move { std::net::UdpSocket::bind(addr).is_ok() }).await);
+    drop(events);
 }

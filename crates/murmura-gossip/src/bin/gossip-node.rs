@@ -2,8 +2,8 @@
 //! for trying a cluster by hand:
 //!
 //! ```sh
-//! cargo run -p murmura-gossip --example gossip_node -- n1 127.0.0.1:7001
-//! cargo run -p murmura-gossip --example gossip_node -- n2 127.0.0.1:7002 127.0.0.1:7001
+//! cargo run -p murmura-gossip --bin gossip-node -- n1 127.0.0.1:7001
+//! cargo run -p murmura-gossip --bin gossip-node -- n2 127.0.0.1:7002 127.0.0.1:7001
 //! ```
 //!
 //! Arguments: `NAME BIND [SEED...]`. Every 200 ms, and after each event, it
@@ -41,14 +41,17 @@ async fn print_view(g: &Gossip) {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let (Some(name), Some(bind)) = (args.next(), args.next()) else {
-        eprintln!("usage: gossip_node NAME BIND [SEED...]");
+        eprintln!("usage: gossip-node NAME BIND [SEED...]");
         std::process::exit(2);
     };
     let seeds: Vec<String> = args.collect();
     let node = Gossip::start(Options::new(name, bind.parse()?, fast_config())).await?;
     let mut events = node.subscribe();
     if !seeds.is_empty() {
-        node.join(seeds.iter()).await?;
+        // A seed that is not up yet is retried in the background (partition healing).
+        if let Err(e) = node.join(seeds.iter()).await {
+            eprintln!("join: {e}; retrying in the background");
+        }
     }
     let mut tick = tokio::time::interval(Duration::from_millis(200));
     loop {
