@@ -55,8 +55,15 @@ pub fn jump_bucket(key_hash: u64, n: u32) -> u32 {
     let top = n - 1;
     let k = 31 - top.leading_zeros(); // n - 1 lies in [2^k, 2^(k+1))
     let occupied = mix64(key_hash ^ OCCUPANCY_SALT);
-    // Independent of `occupied`, so both hashes run in parallel.
+    // Independent of `occupied`, so these hashes run in parallel with it:
+    // the top interval's point, and the next one down, which answers half
+    // of the keys that miss the top interval.
     let mut point = interval_point(key_hash, k);
+    let below_top = if k > 0 {
+        interval_point(key_hash, k - 1)
+    } else {
+        0
+    };
     if occupied >> k & 1 == 1 {
         let low = 1u32 << k;
         let mut step = 1u64;
@@ -75,7 +82,12 @@ pub fn jump_bucket(key_hash: u64, n: u32) -> u32 {
     if lower == 0 {
         return 0;
     }
-    interval_point(key_hash, 63 - lower.leading_zeros())
+    let j = 63 - lower.leading_zeros();
+    if j + 1 == k {
+        below_top
+    } else {
+        interval_point(key_hash, j)
+    }
 }
 
 /// The largest jump point in `[2^j, 2^(j+1))`, uniform over it: a fixed
