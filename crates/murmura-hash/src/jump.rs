@@ -52,42 +52,63 @@ pub fn jump_bucket(key_hash: u64, n: u32) -> u32 {
     if n <= 1 {
         return 0;
     }
-    let top = n - 1;
-    let k = 31 - top.leading_zeros(); // n - 1 lies in [2^k, 2^(k+1))
+    let k = 31 - (n - 1).leading_zeros(); // n - 1 lies in [2^k, 2^(k+1))
+    let low = 1u32 << k;
     let occupied = mix64(key_hash ^ OCCUPANCY_SALT);
-    // Independent of `occupied`, so these hashes run in parallel with it:
-    // the top interval's point, and the next one down, which answers half
-    // of the keys that miss the top interval.
-    let mut point = interval_point(key_hash, k);
-    let below_top = if k > 0 {
-        interval_point(key_hash, k - 1)
-    } else {
-        0
-    };
-    if occupied >> k & 1 == 1 {
-        let low = 1u32 << k;
-        let mut step = 1u64;
-        // Walk down the interval's points until one falls below n; each is
-        // uniform below the last, as the jump probabilities require.
-        while point >= n {
-            let draw = mix2(key_hash, u64::from(k) << 32 | step);
-            point = fast_range(draw, u64::from(point)) as u32;
-            step += 1;
-        }
-        if point >= low {
-            return point;
-        }
-    }
+    // Everything below is computed unconditionally and chosen with selects:
+    // with random keys every one of these conditions is a coin toss, and a
+    // mispredicted branch costs more than the hashes it would skip.
+    //
+    // Below the top interval: the largest point of the highest occupied
+    // interval, or bucket 0 when none is.
     let lower = occupied & ((1u64 << k) - 1);
-    if lower == 0 {
-        return 0;
+    let highest = 63 - (lower | 1).leading_zeros();
+    let lower_point = interval_point(key_hash, highest) & mask(lower != 0);
+    // The top interval, cut off by n: its largest point, then each next
+    // point below it (uniform below the last) until one falls below n. Two
+    // steps are unrolled; under 4% of keys need a third, whatever n is.
+    let first = interval_point(key_hash, k);
+    let second = chain_step(key_hash, k, 1, first);
+    let third = chain_step(key_hash, k, 2, second);
+    let mut point = pick(first < n, first, pick(second < n, second, third));
+    let top_occupied = occupied >> k & 1 == 1;
+    if top_occupied & (point >= n) {
+        point = chain_tail(key_hash, k, third, n);
     }
-    let j = 63 - lower.leading_zeros();
-    if j + 1 == k {
-        below_top
-    } else {
-        interval_point(key_hash, j)
+    pick(top_occupied & (point >= low), point, lower_point)
+}
+
+/// `if c { a } else { b }` without a branch.
+#[inline(always)]
+fn pick(c: bool, a: u32, b: u32) -> u32 {
+    (a & mask(c)) | (b & !mask(c))
+}
+
+/// All ones when `c`, else zero.
+#[inline(always)]
+fn mask(c: bool) -> u32 {
+    0u32.wrapping_sub(u32::from(c))
+}
+
+/// The next jump point below `point` in the top interval `k`'s chain: uniform
+/// over `0..point`, a fixed function of the key, `k` and the step.
+#[inline(always)]
+fn chain_step(key_hash: u64, k: u32, step: u64, point: u32) -> u32 {
+    let draw = mix2(key_hash, u64::from(k) << 32 | step);
+    fast_range(draw, u64::from(point)) as u32
+}
+
+/// The rest of the chain after the unrolled steps, walked until a point
+/// falls below `n`.
+#[cold]
+#[inline(never)]
+fn chain_tail(key_hash: u64, k: u32, mut point: u32, n: u32) -> u32 {
+    let mut step = 3;
+    while point >= n {
+        point = chain_step(key_hash, k, step, point);
+        step += 1;
     }
+    point
 }
 
 /// The largest jump point in `[2^j, 2^(j+1))`, uniform over it: a fixed
@@ -208,7 +229,17 @@ impl<N> Jump<N> {
     /// The working bucket for `key_hash` (the buckets must not all be removed).
     #[inline]
     fn bucket(&self, key_hash: u64) -> u32 {
-        let mut b = jump_bucket(key_hash, self.buckets.len() as u32);
+        let b = jump_bucket(key_hash, self.buckets.len() as u32);
+        if self.removed.is_empty() {
+            // Nothing removed: every bucket works, jump's answer stands.
+            return b;
+        }
+        self.replace_removed(key_hash, b)
+    }
+
+    /// Follows MementoHash replacements from bucket `b` to a working one.
+    #[inline(never)]
+    fn replace_removed(&self, key_hash: u64, mut b: u32) -> u32 {
         let mut replacer = self.buckets[b as usize].replacer;
         while replacer != NONE {
             // b was removed when `replacer` buckets remained: rehash over them.
