@@ -65,17 +65,30 @@ pub fn jump_bucket(key_hash: u64, n: u32) -> u32 {
     let highest = 63 - (lower | 1).leading_zeros();
     let lower_point = interval_point(key_hash, highest) & mask(lower != 0);
     // The top interval, cut off by n: its largest point, then each next
-    // point below it (uniform below the last) until one falls below n. Two
-    // steps are unrolled; under 4% of keys need a third, whatever n is.
-    let first = interval_point(key_hash, k);
-    let second = chain_step(key_hash, k, 1, first);
-    let third = chain_step(key_hash, k, 2, second);
+    // point below it (uniform below the last) until one falls below n. The
+    // first step draws from the unused high half of the point's own hash,
+    // the second from the unused high half of the occupancy hash (any one n
+    // reads only its top interval's chain, so sharing these bits between
+    // intervals leaves each placement uniform and growth monotone); under
+    // 4% of keys, whatever n is, go on to the loop.
+    let top_draw = interval_draw(key_hash, k);
+    let first = low | (top_draw as u32 & (low - 1));
+    let second = below(top_draw >> 32, first);
+    let third = below(occupied >> 32, second);
     let mut point = pick(first < n, first, pick(second < n, second, third));
     let top_occupied = occupied >> k & 1 == 1;
     if top_occupied & (point >= n) {
         point = chain_tail(key_hash, k, third, n);
     }
     pick(top_occupied & (point >= low), point, lower_point)
+}
+
+/// A point uniform over `0..point` from 32 random bits (Lemire's
+/// multiply-shift; the bias, at most `point / 2^32`, is far below sampling
+/// noise).
+#[inline(always)]
+fn below(bits32: u64, point: u32) -> u32 {
+    ((bits32 * u64::from(point)) >> 32) as u32
 }
 
 /// `if c { a } else { b }` without a branch.
@@ -90,22 +103,15 @@ fn mask(c: bool) -> u32 {
     0u32.wrapping_sub(u32::from(c))
 }
 
-/// The next jump point below `point` in the top interval `k`'s chain: uniform
-/// over `0..point`, a fixed function of the key, `k` and the step.
-#[inline(always)]
-fn chain_step(key_hash: u64, k: u32, step: u64, point: u32) -> u32 {
-    let draw = mix2(key_hash, u64::from(k) << 32 | step);
-    fast_range(draw, u64::from(point)) as u32
-}
-
-/// The rest of the chain after the unrolled steps, walked until a point
-/// falls below `n`.
+/// The rest of the top interval's chain after the unrolled steps, walked
+/// until a point falls below `n`; each step is uniform below the last.
 #[cold]
 #[inline(never)]
 fn chain_tail(key_hash: u64, k: u32, mut point: u32, n: u32) -> u32 {
-    let mut step = 3;
+    let mut step = 3u64;
     while point >= n {
-        point = chain_step(key_hash, k, step, point);
+        let draw = mix2(key_hash, u64::from(k) << 32 | step);
+        point = fast_range(draw, u64::from(point)) as u32;
         step += 1;
     }
     point
@@ -113,11 +119,17 @@ fn chain_tail(key_hash: u64, k: u32, mut point: u32, n: u32) -> u32 {
 
 /// The largest jump point in `[2^j, 2^(j+1))`, uniform over it: a fixed
 /// function of the key and `j`, whichever `n` asks.
-#[inline]
+#[inline(always)]
 fn interval_point(key_hash: u64, j: u32) -> u32 {
     let low = 1u32 << j;
-    let draw = mix64(key_hash ^ INTERVAL_SALT.wrapping_mul(u64::from(j) + 1));
-    low | (draw as u32 & (low - 1))
+    low | (interval_draw(key_hash, j) as u32 & (low - 1))
+}
+
+/// The hash behind interval `j`'s largest point (its low half) and, when the
+/// interval is the top one, the first step of its chain (its high half).
+#[inline(always)]
+fn interval_draw(key_hash: u64, j: u32) -> u64 {
+    mix64(key_hash ^ INTERVAL_SALT.wrapping_mul(u64::from(j) + 1))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -401,7 +413,7 @@ mod tests {
 
     #[test]
     fn jump_bucket_is_uniform_and_monotone() {
-        for n in [1u32, 2, 3, 7, 10, 64, 100, 1000] {
+        for n in [1u32, 2, 3, 7, 9, 10, 64, 65, 100, 513, 1000] {
             let mut counts = vec![0u32; n as usize + 1];
             let keys = 2000 * n.min(100);
             for i in 0..keys {
