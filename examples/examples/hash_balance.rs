@@ -247,11 +247,14 @@ fn print_table(rows: &[Row]) {
     );
 }
 
+/// A chart panel: title, the value plotted, and the y-axis top.
+type Metric = (&'static str, fn(&Row) -> f64, f64);
+
 fn draw(rows: &[Row], path: &str) -> Result<(), Box<dyn std::error::Error>> {
-    if let Some(dir) = std::path::Path::new(path).parent() {
-        if !dir.as_os_str().is_empty() {
-            std::fs::create_dir_all(dir)?;
-        }
+    if let Some(dir) = std::path::Path::new(path).parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)?;
     }
     let root = SVGBackend::new(path, (1200, 420)).into_drawing_area();
     root.fill(&WHITE)?;
@@ -262,7 +265,7 @@ fn draw(rows: &[Row], path: &str) -> Result<(), Box<dyn std::error::Error>> {
         a.truncate(5);
         a
     };
-    let metrics: [(&str, fn(&Row) -> f64, f64); 3] = [
+    let metrics: [Metric; 3] = [
         ("peak / mean load", |r| r.peak_over_mean, 1.6),
         (
             "keys moved on join ÷ ideal",

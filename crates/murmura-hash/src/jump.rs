@@ -52,39 +52,84 @@ pub fn jump_bucket(key_hash: u64, n: u32) -> u32 {
     if n <= 1 {
         return 0;
     }
-    let top = n - 1;
-    let k = 31 - top.leading_zeros(); // n - 1 lies in [2^k, 2^(k+1))
+    let k = 31 - (n - 1).leading_zeros(); // n - 1 lies in [2^k, 2^(k+1))
+    let low = 1u32 << k;
     let occupied = mix64(key_hash ^ OCCUPANCY_SALT);
-    // Independent of `occupied`, so both hashes run in parallel.
-    let mut point = interval_point(key_hash, k);
-    if occupied >> k & 1 == 1 {
-        let low = 1u32 << k;
-        let mut step = 1u64;
-        // Walk down the interval's points until one falls below n; each is
-        // uniform below the last, as the jump probabilities require.
-        while point >= n {
-            let draw = mix2(key_hash, u64::from(k) << 32 | step);
-            point = fast_range(draw, u64::from(point)) as u32;
-            step += 1;
-        }
-        if point >= low {
-            return point;
-        }
-    }
+    // Everything below is computed unconditionally and chosen with selects:
+    // with random keys every one of these conditions is a coin toss, and a
+    // mispredicted branch costs more than the hashes it would skip.
+    //
+    // Below the top interval: the largest point of the highest occupied
+    // interval, or bucket 0 when none is.
     let lower = occupied & ((1u64 << k) - 1);
-    if lower == 0 {
-        return 0;
+    let highest = 63 - (lower | 1).leading_zeros();
+    let lower_point = interval_point(key_hash, highest) & mask(lower != 0);
+    // The top interval, cut off by n: its largest point, then each next
+    // point below it (uniform below the last) until one falls below n. The
+    // first step draws from the unused high half of the point's own hash,
+    // the second from the unused high half of the occupancy hash (any one n
+    // reads only its top interval's chain, so sharing these bits between
+    // intervals leaves each placement uniform and growth monotone); under
+    // 4% of keys, whatever n is, go on to the loop.
+    let top_draw = interval_draw(key_hash, k);
+    let first = low | (top_draw as u32 & (low - 1));
+    let second = below(top_draw >> 32, first);
+    let third = below(occupied >> 32, second);
+    let mut point = pick(first < n, first, pick(second < n, second, third));
+    let top_occupied = occupied >> k & 1 == 1;
+    if top_occupied & (point >= n) {
+        point = chain_tail(key_hash, k, third, n);
     }
-    interval_point(key_hash, 63 - lower.leading_zeros())
+    pick(top_occupied & (point >= low), point, lower_point)
+}
+
+/// A point uniform over `0..point` from 32 random bits (Lemire's
+/// multiply-shift; the bias, at most `point / 2^32`, is far below sampling
+/// noise).
+#[inline(always)]
+fn below(bits32: u64, point: u32) -> u32 {
+    ((bits32 * u64::from(point)) >> 32) as u32
+}
+
+/// `if c { a } else { b }` without a branch.
+#[inline(always)]
+fn pick(c: bool, a: u32, b: u32) -> u32 {
+    (a & mask(c)) | (b & !mask(c))
+}
+
+/// All ones when `c`, else zero.
+#[inline(always)]
+fn mask(c: bool) -> u32 {
+    0u32.wrapping_sub(u32::from(c))
+}
+
+/// The rest of the top interval's chain after the unrolled steps, walked
+/// until a point falls below `n`; each step is uniform below the last.
+#[cold]
+#[inline(never)]
+fn chain_tail(key_hash: u64, k: u32, mut point: u32, n: u32) -> u32 {
+    let mut step = 3u64;
+    while point >= n {
+        let draw = mix2(key_hash, u64::from(k) << 32 | step);
+        point = fast_range(draw, u64::from(point)) as u32;
+        step += 1;
+    }
+    point
 }
 
 /// The largest jump point in `[2^j, 2^(j+1))`, uniform over it: a fixed
 /// function of the key and `j`, whichever `n` asks.
-#[inline]
+#[inline(always)]
 fn interval_point(key_hash: u64, j: u32) -> u32 {
     let low = 1u32 << j;
-    let draw = mix64(key_hash ^ INTERVAL_SALT.wrapping_mul(u64::from(j) + 1));
-    low | (draw as u32 & (low - 1))
+    low | (interval_draw(key_hash, j) as u32 & (low - 1))
+}
+
+/// The hash behind interval `j`'s largest point (its low half) and, when the
+/// interval is the top one, the first step of its chain (its high half).
+#[inline(always)]
+fn interval_draw(key_hash: u64, j: u32) -> u64 {
+    mix64(key_hash ^ INTERVAL_SALT.wrapping_mul(u64::from(j) + 1))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,7 +241,17 @@ impl<N> Jump<N> {
     /// The working bucket for `key_hash` (the buckets must not all be removed).
     #[inline]
     fn bucket(&self, key_hash: u64) -> u32 {
-        let mut b = jump_bucket(key_hash, self.buckets.len() as u32);
+        let b = jump_bucket(key_hash, self.buckets.len() as u32);
+        if self.removed.is_empty() {
+            // Nothing removed: every bucket works, jump's answer stands.
+            return b;
+        }
+        self.replace_removed(key_hash, b)
+    }
+
+    /// Follows MementoHash replacements from bucket `b` to a working one.
+    #[inline(never)]
+    fn replace_removed(&self, key_hash: u64, mut b: u32) -> u32 {
         let mut replacer = self.buckets[b as usize].replacer;
         while replacer != NONE {
             // b was removed when `replacer` buckets remained: rehash over them.
@@ -358,7 +413,7 @@ mod tests {
 
     #[test]
     fn jump_bucket_is_uniform_and_monotone() {
-        for n in [1u32, 2, 3, 7, 10, 64, 100, 1000] {
+        for n in [1u32, 2, 3, 7, 9, 10, 64, 65, 100, 513, 1000] {
             let mut counts = vec![0u32; n as usize + 1];
             let keys = 2000 * n.min(100);
             for i in 0..keys {

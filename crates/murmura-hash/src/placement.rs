@@ -4,7 +4,6 @@
 use crate::error::{Error, Result};
 use crate::node::{NodeSpec, Roster};
 use crate::plan::MovePlan;
-use smallvec::SmallVec;
 
 /// Which node owns a key, and which `n` distinct nodes hold its replicas.
 ///
@@ -113,8 +112,8 @@ pub struct Replicas<'a, P: Placement + ?Sized> {
     placement: &'a P,
     key_hash: u64,
     probe: P::Probe<'a>,
-    seen: SmallVec<[u32; 8]>,
-    zones: SmallVec<[u32; 8]>,
+    seen: Seen,
+    zones: Seen,
     left: usize,
     spread_zones: bool,
 }
@@ -135,14 +134,15 @@ impl<'a, P: Placement + ?Sized> Replicas<'a, P> {
             placement,
             key_hash,
             probe: placement.probe(key_hash),
-            seen: SmallVec::new(),
-            zones: SmallVec::new(),
+            seen: Seen::default(),
+            zones: Seen::default(),
             left: n,
             spread_zones,
         })
     }
 
     /// The next replica's index into the roster.
+    #[inline]
     pub fn next_index(&mut self) -> Option<u32> {
         if self.left == 0 {
             return None;
@@ -158,16 +158,16 @@ impl<'a, P: Placement + ?Sized> Replicas<'a, P> {
                 self.probe = self.placement.probe(self.key_hash);
                 continue;
             };
-            if self.seen.contains(&i) {
+            if self.seen.contains(i) {
                 continue;
             }
             if self.spread_zones {
                 let zone = roster.zone(i);
-                if self.zones.contains(&zone) {
+                if self.zones.contains(zone) {
                     continue;
                 }
                 self.zones.push(zone);
-                if self.zones.len() as u32 == roster.zone_count() {
+                if self.zones.len as u32 == roster.zone_count() {
                     // Every zone is used; later replicas follow plain order.
                     self.spread_zones = false;
                     self.probe = self.placement.probe(self.key_hash);
@@ -177,6 +177,31 @@ impl<'a, P: Placement + ?Sized> Replicas<'a, P> {
             self.left -= 1;
             return Some(i);
         }
+    }
+}
+
+/// A small set of node or zone numbers: inline for the first eight, so
+/// replica sets of up to eight never allocate.
+#[derive(Debug, Default)]
+struct Seen {
+    inline: [u32; 8],
+    len: usize,
+    spill: Vec<u32>,
+}
+
+impl Seen {
+    #[inline]
+    fn contains(&self, x: u32) -> bool {
+        self.inline[..self.len.min(8)].contains(&x) || (self.len > 8 && self.spill.contains(&x))
+    }
+
+    #[inline]
+    fn push(&mut self, x: u32) {
+        match self.inline.get_mut(self.len) {
+            Some(slot) => *slot = x,
+            None => self.spill.push(x),
+        }
+        self.len += 1;
     }
 }
 

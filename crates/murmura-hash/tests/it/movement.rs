@@ -136,3 +136,17 @@ fn removing_the_last_member_leaves_an_empty_placement() {
     let (j, _) = j.add(NodeSpec::new(9)).unwrap();
     assert_eq!(*j.owner(1).unwrap(), 9);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Growing the bucket count by one moves a key only onto the new bucket,
+    /// at any size (including across powers of two).
+    #[test]
+    fn jump_bucket_is_monotone_at_any_size(key: u64, n in 1u32..5_000_000) {
+        let before = murmura_hash::jump_bucket(key, n);
+        prop_assert!(before < n);
+        let after = murmura_hash::jump_bucket(key, n + 1);
+        prop_assert!(after == before || after == n, "{before} -> {after} at n={n}");
+    }
+}

@@ -84,3 +84,22 @@ fn replica_iterator_reports_its_length() {
     assert_eq!(it.by_ref().count(), 2);
     assert_eq!(it.next(), None);
 }
+
+#[test]
+fn more_than_eight_replicas_spill_and_stay_distinct() {
+    let ring = Ring::new(zoned(30, 4), RingConfig { vnodes: 10 }).unwrap();
+    for k in keys(50, 4) {
+        let all: Vec<u32> = ring.replicas(k, 30).unwrap().copied().collect();
+        assert_eq!(all.iter().collect::<HashSet<_>>().len(), 30);
+        let spread: Vec<u32> = ring.zoned_replicas(k, 20).unwrap().copied().collect();
+        assert_eq!(spread.iter().collect::<HashSet<_>>().len(), 20);
+        assert_eq!(
+            spread[..4]
+                .iter()
+                .map(|i| i % 4)
+                .collect::<HashSet<_>>()
+                .len(),
+            4
+        );
+    }
+}
