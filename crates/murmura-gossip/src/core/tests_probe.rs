@@ -190,6 +190,8 @@ fn a_suspect_that_hears_the_buddy_ping_refutes_at_once() {
         .unwrap();
     assert_eq!(c.local_member().incarnation, 1);
     assert_eq!(c.stats().refutations, 1);
+    // Having to refute counts against our own health (Lifeguard).
+    assert_eq!(c.local_health(), 1);
     let sent = out(&mut c);
     // The ack goes back with the refutation piggybacked.
     let (to, msgs) = &sent[0];
