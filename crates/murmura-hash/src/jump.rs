@@ -31,7 +31,6 @@ use crate::plan::{Keys, MovePlan, Transfer};
 use murmura_core::NodeId;
 
 const NONE: u32 = u32::MAX;
-const OCCUPANCY_SALT: u64 = 0x4a55_4d50_4241_434b; // "JUMPBACK"
 const INTERVAL_SALT: u64 = 0x9e37_79b9_7f4a_7c15;
 
 /// The bucket in `0..n` that owns `key_hash` (`0` when `n <= 1`).
@@ -54,7 +53,9 @@ pub fn jump_bucket(key_hash: u64, n: u32) -> u32 {
     }
     let k = 31 - (n - 1).leading_zeros(); // n - 1 lies in [2^k, 2^(k+1))
     let low = 1u32 << k;
-    let occupied = mix64(key_hash ^ OCCUPANCY_SALT);
+    // The key hash is already uniform (XXH3), so its bits say directly which
+    // intervals hold a jump point; the points themselves are hashed from it.
+    let occupied = key_hash;
     // Everything below is computed unconditionally and chosen with selects:
     // with random keys every one of these conditions is a coin toss, and a
     // mispredicted branch costs more than the hashes it would skip.
@@ -67,7 +68,7 @@ pub fn jump_bucket(key_hash: u64, n: u32) -> u32 {
     // The top interval, cut off by n: its largest point, then each next
     // point below it (uniform below the last) until one falls below n. The
     // first step draws from the unused high half of the point's own hash,
-    // the second from the unused high half of the occupancy hash (any one n
+    // the second from the unused high half of the key hash (any one n
     // reads only its top interval's chain, so sharing these bits between
     // intervals leaves each placement uniform and growth monotone); under
     // 4% of keys, whatever n is, go on to the loop.

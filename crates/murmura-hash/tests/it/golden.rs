@@ -53,9 +53,11 @@ const GOLDEN_A: u64 = 0x1841_2058_359c_f78e;
 const GOLDEN_USER42: u64 = 0x24b7_7e9d_ddf0_3881;
 const GOLDEN_FOX: u64 = 0x695c_2eb4_d04b_a877;
 // Placement of the five keys over members 0..10 (ring: 100 vnodes; Maglev:
-// default table of 1021 slots). Pinned on first release.
+// default table of 1021 slots). Pinned on first release. Jump vectors changed
+// deliberately on 2026-11-25 (before any release): interval occupancy now
+// reads the key hash bits directly instead of a re-mix of them.
 const GOLDEN_RING: [u32; 5] = [5, 9, 4, 7, 2];
-const GOLDEN_JUMP: [u32; 5] = [4, 0, 6, 0, 3];
+const GOLDEN_JUMP: [u32; 5] = [3, 7, 3, 6, 5];
 const GOLDEN_HRW: [u32; 5] = [9, 4, 7, 4, 7];
 const GOLDEN_MAGLEV: [u32; 5] = [7, 4, 4, 7, 6];
-const GOLDEN_JUMP_1000: [u32; 5] = [555, 599, 39, 686, 422];
+const GOLDEN_JUMP_1000: [u32; 5] = [98, 599, 689, 143, 422];
