@@ -345,3 +345,33 @@ fn loom_time_window_success_racing_a_reset_is_not_counted_after_it() {
         assert_eq!(b.metrics().buffered_calls, 1);
     });
 }
+
+#[test]
+fn loom_time_window_owned_and_shared_stripes_lose_no_call() {
+    loom::model(|| {
+        // One stripe: the first writer owns it (plain stores), the others
+        // share the compare-and-swap stripe; every call is counted once.
+        let config = Config::builder()
+            .window(WindowKind::Time { seconds: 10 })
+            .stripes(1)
+            .build()
+            .expect("valid");
+        let b = Arc::new(CircuitBreaker::with_clock(
+            "loom",
+            config,
+            ManualClock::new(Duration::from_secs(100)),
+        ));
+        let threads: Vec<_> = (0..2)
+            .map(|_| {
+                let b = b.clone();
+                loom::thread::spawn(move || b.try_acquire().expect("closed").success())
+            })
+            .collect();
+        b.try_acquire().expect("closed").failure();
+        for t in threads {
+            t.join().expect("thread");
+        }
+        let m = b.metrics();
+        assert_eq!((m.buffered_calls, m.failed_calls), (3, 1));
+    });
+}
