@@ -12,9 +12,10 @@
 //! then on written by that thread only, with a plain load and store (no
 //! locked instruction: the common call costs less than one atomic
 //! increment). Threads that find their stripe claimed by another thread
-//! share one extra stripe written with compare-and-swap. A stripe stays
-//! claimed after its thread ends, so a program that keeps starting threads
-//! drifts onto the shared stripe (correct, only slower).
+//! share one extra stripe written with compare-and-swap. A claim is by
+//! thread index, and an ended thread's index (with its claims) passes to a
+//! thread started later, so a program that keeps starting threads keeps
+//! reusing the same stripes.
 //!
 //! Late outcomes: a writer first loads the reset generation and drops an
 //! outcome admitted before it; if a reset lands after that check, the word
@@ -139,8 +140,12 @@ impl TimeWindow {
         if cfg!(loom) {
             return (self.stripes, false);
         }
-        let me = thread_index() as u64 + 1;
-        let stripe = (me as usize - 1) & (self.stripes - 1);
+        let index = thread_index();
+        if index == crate::stripe::NO_INDEX {
+            return (self.stripes, false);
+        }
+        let me = index as u64 + 1;
+        let stripe = index & (self.stripes - 1);
         let owner = self.owner(stripe);
         let held = owner.load(Ordering::Relaxed);
         if held == me {
