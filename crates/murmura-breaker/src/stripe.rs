@@ -46,7 +46,15 @@ impl Drop for Index {
     }
 }
 
+#[cfg(not(loom))]
 thread_local! {
+    static THREAD_INDEX: Index = Index::take();
+}
+// loom runs its threads on one OS thread: with std's thread-locals they
+// would all share one index (one fence and counter stripe, and one "owner"
+// of each time-window stripe).
+#[cfg(loom)]
+loom::thread_local! {
     static THREAD_INDEX: Index = Index::take();
 }
 

@@ -130,11 +130,12 @@ impl TimeWindow {
         &self.words[stripe * self.stride + 3 * self.buckets as usize + 1]
     }
 
-    /// The calling thread's stripe and whether it owns it. Under loom
-    /// (whose threads share one OS thread's thread-locals, so cannot be
-    /// told apart) every writer takes the shared stripe: the models check
-    /// the compare-and-swap protocol and the stamps; the owned path's plain
-    /// stores rest on there being one writer per stripe.
+    /// The calling thread's stripe and whether it owns it. Under loom every
+    /// writer takes the shared stripe: a thread index passes from an ended
+    /// thread to a new one through a std mutex (a static, which loom cannot
+    /// model), so loom would see the new owner's plain load race the old
+    /// owner's store. The models check the compare-and-swap protocol and the
+    /// stamps; the owned path rests on one writer per stripe at a time.
     #[inline]
     fn stripe(&self) -> (usize, bool) {
         if cfg!(loom) {
