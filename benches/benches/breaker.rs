@@ -247,6 +247,59 @@ fn rejected(c: &mut Criterion) {
     group.finish();
 }
 
+/// One call in 16 fails (by key), so a count window always holds failures
+/// and every call takes a slot; the failure rate (~6 %) stays far below the
+/// thresholds, so no breaker opens.
+#[inline(always)]
+fn flaky(key: u64) -> Result<u64, ()> {
+    if black_box(key) & 15 == 0 {
+        Err(())
+    } else {
+        work(key)
+    }
+}
+
+struct Flaky<G>(G);
+impl Guarded for Flaky<Ours<murmura::core::time::SystemClock>> {
+    #[inline]
+    fn run(&self, key: u64) -> u64 {
+        self.0.0.call(|| flaky(key)).unwrap_or(0)
+    }
+}
+impl Guarded for Flaky<Recloser> {
+    #[inline]
+    fn run(&self, key: u64) -> u64 {
+        self.0.0.call(|| flaky(key)).unwrap_or(0)
+    }
+}
+
+/// Count window with failures present, two threads on one breaker: every
+/// call moves the shared ring cursor (murmura) or takes the ring's lock
+/// (recloser). `floor/fetch_add` is two threads incrementing one counter.
+fn failures_two_threads(c: &mut Criterion) {
+    let keys = random_keys(KEYS, 4);
+    let hour = Duration::from_secs(3_600);
+    let rows: Vec<(&str, Box<dyn Guarded>)> = vec![
+        ("floor/direct", Box::new(Direct)),
+        ("floor/fetch_add", Box::new(FetchAdd(AtomicU64::new(0)))),
+        (
+            "murmura/count100_fail1in16",
+            Box::new(Flaky(ours(WindowKind::Count { size: 100 }, 1))),
+        ),
+        (
+            "recloser/count100_fail1in16",
+            Box::new(Flaky(recloser_breaker(hour))),
+        ),
+    ];
+    let mut group = c.benchmark_group("breaker_failures_2t");
+    for (name, guard) in rows {
+        group.bench_function(BenchmarkId::from_parameter(name), |b| {
+            b.iter_custom(|iters| two_threads(guard.as_ref(), &keys, iters))
+        });
+    }
+    group.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_secs(1))
@@ -257,6 +310,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = happy_one_thread, happy_two_threads, rejected
+    targets = happy_one_thread, happy_two_threads, failures_two_threads, rejected
 }
 criterion_main!(benches);

@@ -266,8 +266,10 @@ impl ConfigBuilder {
         self
     }
     /// Time window only: read the clock on one in `n` successful calls per
-    /// thread (1 = every call, exact). A larger `n` may count a success in a
-    /// bucket up to `n − 1` of that thread's calls late.
+    /// stripe (`n` rounded up to a power of two; 1 = every call, exact). A
+    /// larger `n` counts a success in the second of the stripe's last clock
+    /// read, which may be up to `n − 1` of its calls old (so the success
+    /// expires that much early). Failures and slow calls always read the clock.
     pub fn clock_sample_every(mut self, n: u32) -> Self {
         self.config.clock_sample_every = n;
         self

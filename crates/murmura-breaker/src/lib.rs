@@ -49,9 +49,11 @@
 //! The closed-state happy path takes no lock, allocates nothing and writes
 //! no shared cache line: one load of the state word, then (count window with
 //! no failure in it, or consecutive window) a few loads of one read-mostly
-//! line, or (time window) one increment on the calling thread's own stripe
-//! plus a clock read (every call, or one in [`ConfigBuilder::clock_sample_every`];
-//! a [`CoarseClock`] makes that read one atomic load).
+//! line, or (time window) a plain load and store on a stripe that only the
+//! calling thread writes (no locked instruction) plus a clock read (every
+//! call, or one in [`ConfigBuilder::clock_sample_every`]; a [`CoarseClock`]
+//! makes that read one atomic load). A count window that holds failures
+//! moves one shared ring cursor per call.
 //! Failures, slow calls and transitions take slower paths; a transition that
 //! empties the window fences out outcomes of the old generation so that a
 //! late outcome is never counted against the new state.

@@ -1,5 +1,13 @@
 //! loom models of the state word, the half-open trial count, late permits,
 //! the bulkhead limit, retry-budget accounting and the registry open cap.
+//!
+//! Thread indices come from a `loom::thread_local!` under loom and ended
+//! threads' indices are reused, so loom threads get distinct stripes (fences,
+//! counters, time-window stripes) and the same ones in every execution loom
+//! explores (indices that grew from one execution to the next made loom's
+//! replay nondeterministic and its checks fail spuriously). The time
+//! window's owned stripes (plain stores) are not modelled: see
+//! `TimeWindow::stripe`.
 
 use crate::{CircuitBreaker, Config, Outcome, State, WindowKind};
 use loom::sync::Arc;
@@ -343,5 +351,49 @@ fn loom_time_window_success_racing_a_reset_is_not_counted_after_it() {
         // A call of the new generation counts.
         b.try_acquire().expect("closed").success();
         assert_eq!(b.metrics().buffered_calls, 1);
+    });
+}
+
+#[test]
+fn loom_time_window_concurrent_writers_lose_no_call() {
+    loom::model(|| {
+        // Three writers on the compare-and-swap stripe (under loom every
+        // writer takes it; see `TimeWindow::stripe`): each call counted once.
+        let config = Config::builder()
+            .window(WindowKind::Time { seconds: 10 })
+            .stripes(1)
+            .build()
+            .expect("valid");
+        let b = Arc::new(CircuitBreaker::with_clock(
+            "loom",
+            config,
+            ManualClock::new(Duration::from_secs(100)),
+        ));
+        let threads: Vec<_> = (0..2)
+            .map(|_| {
+                let b = b.clone();
+                loom::thread::spawn(move || b.try_acquire().expect("closed").success())
+            })
+            .collect();
+        b.try_acquire().expect("closed").failure();
+        for t in threads {
+            t.join().expect("thread");
+        }
+        let m = b.metrics();
+        assert_eq!((m.buffered_calls, m.failed_calls), (3, 1));
+    });
+}
+
+#[test]
+fn loom_threads_get_distinct_deterministic_indices() {
+    // The models above rely on it: loom threads use separate fence and
+    // counter stripes, the same ones in every explored execution.
+    loom::model(|| {
+        let a = crate::stripe::thread_index();
+        let b = loom::thread::spawn(crate::stripe::thread_index)
+            .join()
+            .expect("thread");
+        assert_ne!(a, b);
+        assert!(a < 2 && b < 2, "indices of ended threads are reused");
     });
 }

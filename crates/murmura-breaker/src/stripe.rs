@@ -2,7 +2,6 @@
 //! that every call touches do not bounce between cores.
 
 use murmura_core::sync::atomic::{AtomicU64, Ordering};
-use std::cell::Cell;
 
 /// Aligns its content to two cache lines (adjacent-line prefetch on x86 pairs them).
 #[derive(Debug, Default)]
@@ -18,22 +17,56 @@ impl<T> std::ops::Deref for Padded<T> {
 
 static NEXT_THREAD: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
-thread_local! {
-    static THREAD_INDEX: Cell<usize> = const { Cell::new(usize::MAX) };
+/// Indices of threads that have ended, handed to new threads first, so a
+/// program that keeps starting threads reuses a small set of indices (and
+/// the time window's stripes claimed under them).
+static FREE_INDICES: std::sync::Mutex<Vec<usize>> = std::sync::Mutex::new(Vec::new());
+
+/// A thread's index, given back when the thread ends. Two live threads
+/// never hold the same index: it is returned only by the thread-local's
+/// destructor, after the thread's last call, and the lock orders that
+/// return before the next thread's first use.
+struct Index(usize);
+
+impl Index {
+    fn take() -> Index {
+        let reused = FREE_INDICES.lock().ok().and_then(|mut free| free.pop());
+        Index(
+            reused
+                .unwrap_or_else(|| NEXT_THREAD.fetch_add(1, std::sync::atomic::Ordering::Relaxed)),
+        )
+    }
 }
 
-/// A small number that differs between threads created one after another.
+impl Drop for Index {
+    fn drop(&mut self) {
+        if let Ok(mut free) = FREE_INDICES.lock() {
+            free.push(self.0);
+        }
+    }
+}
+
+#[cfg(not(loom))]
+thread_local! {
+    static THREAD_INDEX: Index = Index::take();
+}
+// loom runs its threads on one OS thread: with std's thread-locals they
+// would all share one index (one fence and counter stripe, and one "owner"
+// of each time-window stripe).
+#[cfg(loom)]
+loom::thread_local! {
+    static THREAD_INDEX: Index = Index::take();
+}
+
+/// No index: the thread is ending and its index was already given back.
+pub(crate) const NO_INDEX: usize = usize::MAX;
+
+/// A small number that differs between threads running at the same time
+/// (indices of ended threads are reused), or [`NO_INDEX`] while a thread's
+/// thread-locals are being destroyed.
 #[inline]
 pub(crate) fn thread_index() -> usize {
-    THREAD_INDEX.with(|c| {
-        let v = c.get();
-        if v != usize::MAX {
-            return v;
-        }
-        let v = NEXT_THREAD.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        c.set(v);
-        v
-    })
+    THREAD_INDEX.try_with(|i| i.0).unwrap_or(NO_INDEX)
 }
 
 /// How many stripes a striped structure gets: a power of two, about twice
@@ -87,9 +120,22 @@ mod tests {
         handles.into_iter().for_each(|h| h.join().expect("thread"));
         assert_eq!(c.sum(), 4000);
         assert!(stripe_count().is_power_of_two());
-        assert_ne!(
-            thread_index(),
-            std::thread::spawn(thread_index).join().expect("thread")
-        );
+        // Concurrent threads differ; an ended thread's index is reused.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+        let live = std::thread::spawn(move || {
+            tx.send(thread_index()).expect("send");
+            go_rx.recv().expect("recv");
+        });
+        let other = rx.recv().expect("recv");
+        assert_ne!(thread_index(), other);
+        go_tx.send(()).expect("send");
+        live.join().expect("thread");
+        // Threads started one after another reuse ended threads' indices
+        // (other tests' threads may take some of them meanwhile).
+        let indices: std::collections::BTreeSet<usize> = (0..200)
+            .map(|_| std::thread::spawn(thread_index).join().expect("thread"))
+            .collect();
+        assert!(indices.len() < 50, "{} distinct indices", indices.len());
     }
 }
