@@ -91,6 +91,7 @@ impl<K: Ord, V> SortedMap<K, V> {
     }
 
     /// Entries in any order; a later duplicate key wins.
+    #[cfg(any(feature = "serde", test))]
     pub(crate) fn from_unsorted(pairs: Vec<(K, V)>) -> Self {
         let mut items: SmallVec<[(K, V); 1]> = SmallVec::from_vec(pairs);
         // Stable sort keeps duplicates in input order; keep the last of each.
