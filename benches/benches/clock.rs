@@ -269,10 +269,7 @@ fn hlc(c: &mut Criterion) {
     group.bench_function("update/1_thread/uhlc", |b| {
         b.iter(|| {
             k = (k + 1) & 1_023;
-            black_box(
-                peer.update_with_timestamp(&peer_in[k])
-                    .expect("within drift"),
-            )
+            black_box(peer.update_with_timestamp(&peer_in[k])).expect("within drift")
         })
     });
     group.bench_function("now/2_threads/murmura", |b| {
@@ -306,10 +303,7 @@ fn hlc(c: &mut Criterion) {
     group.bench_function("update/2_threads/uhlc", |b| {
         b.iter_custom(|iters| {
             two_threads(iters, || {
-                black_box(
-                    peer.update_with_timestamp(&peer_in[7])
-                        .expect("within drift"),
-                );
+                black_box(peer.update_with_timestamp(&peer_in[7])).expect("within drift");
             })
         })
     });
