@@ -5,12 +5,14 @@
 use crate::clock::CausalContext;
 use crate::codec::Codec;
 use crate::context::{
-    ActorTable, Digest, DotRanges, context_actors, decode_context, encode_context,
+    ActorTable, Digest, DotRanges, context_actors, decode_context, encode_context, intersect_runs,
+    subtract_runs,
 };
 use crate::dotstore::DotStore;
 use crate::traits::{AntiEntropy, Lattice};
 use crate::{Error, Result};
 use murmura_core::codec::{DecodeError, Reader};
+use std::collections::BTreeMap;
 use std::fmt::Debug;
 
 /// A dot store `S` with the causal context of actor type `A`.
@@ -112,7 +114,7 @@ where
                     "a live peer has not seen the actor's history",
                 ));
             }
-            if peer.live.iter().any(|d| d.actor == *actor) {
+            if !peer.live.runs_of(actor).is_empty() {
                 return Err(Error::NotStable(
                     "a live peer holds a live dot of the actor",
                 ));
@@ -157,10 +159,21 @@ where
             ctx.insert_range(run.actor, run.first, run.last);
         }
         if !peer.live.is_empty() {
+            // Removed here, live there: (their live ∩ our context) \ our live,
+            // in run arithmetic, so a digest claiming huge runs costs its run
+            // count, not the dots it spans.
             let mine = self.live_dots();
-            for dot in peer.live.iter() {
-                if self.ctx.contains(&dot) && !mine.contains(&dot) {
-                    ctx.insert(dot);
+            let mut seen: BTreeMap<A, Vec<(u64, u64)>> = BTreeMap::new();
+            for r in self.ctx.ranges() {
+                seen.entry(r.actor).or_default().push((r.first, r.last));
+            }
+            for (actor, theirs) in peer.live.by_actor() {
+                let Some(seen) = seen.get(actor) else {
+                    continue;
+                };
+                let removed = subtract_runs(&intersect_runs(theirs, seen), mine.runs_of(actor));
+                for (first, last) in removed {
+                    ctx.insert_range(actor.clone(), first, last);
                 }
             }
         }

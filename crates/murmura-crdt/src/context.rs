@@ -128,6 +128,16 @@ impl<A: Ord + Clone> DotRanges<A> {
         })
     }
 
+    /// The runs of `actor`, ascending (empty if it has none).
+    pub(crate) fn runs_of(&self, actor: &A) -> &[(u64, u64)] {
+        self.ranges.get(actor).map_or(&[], Vec::as_slice)
+    }
+
+    /// Each actor with its runs.
+    pub(crate) fn by_actor(&self) -> impl Iterator<Item = (&A, &[(u64, u64)])> {
+        self.ranges.iter().map(|(a, r)| (a, r.as_slice()))
+    }
+
     /// Number of runs (the encoded size grows with this, not with the dots).
     pub fn run_count(&self) -> usize {
         self.ranges.values().map(Vec::len).sum()
@@ -137,6 +147,57 @@ impl<A: Ord + Clone> DotRanges<A> {
     pub fn is_empty(&self) -> bool {
         self.ranges.is_empty()
     }
+}
+
+/// `a ∩ b` for ascending, disjoint, inclusive runs, in one sweep: the cost
+/// is the number of runs, never the number of dots they span.
+pub(crate) fn intersect_runs(a: &[(u64, u64)], b: &[(u64, u64)]) -> Vec<(u64, u64)> {
+    let (mut i, mut j) = (0, 0);
+    let mut out = Vec::new();
+    while i < a.len() && j < b.len() {
+        let (lo, hi) = (a[i].0.max(b[j].0), a[i].1.min(b[j].1));
+        if lo <= hi {
+            out.push((lo, hi));
+        }
+        if a[i].1 < b[j].1 {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    out
+}
+
+/// `a \ b` for ascending, disjoint, inclusive runs, in one sweep. Input
+/// that breaks the order (it can come from a peer) gives a wrong answer,
+/// never a panic or a long loop.
+pub(crate) fn subtract_runs(a: &[(u64, u64)], b: &[(u64, u64)]) -> Vec<(u64, u64)> {
+    let mut out = Vec::new();
+    let mut j = 0;
+    for &(first, hi) in a {
+        let mut lo = first;
+        while j < b.len() && b[j].1 < lo {
+            j += 1;
+        }
+        let mut k = j;
+        let mut covered = false;
+        while k < b.len() && b[k].0 <= hi {
+            if b[k].0 > lo {
+                out.push((lo, b[k].0 - 1));
+            }
+            if b[k].1 >= hi {
+                covered = true;
+                break;
+            }
+            lo = lo.max(b[k].1 + 1);
+            k += 1;
+        }
+        if !covered && lo <= hi {
+            out.push((lo, hi));
+        }
+        j = k;
+    }
+    out
 }
 
 fn runs(sorted: &[u64]) -> Vec<(u64, u64)> {
@@ -299,6 +360,70 @@ impl<A: Ord + Clone + Codec> Codec for Digest<A> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    fn set_of(runs: &[(u64, u64)]) -> std::collections::BTreeSet<u64> {
+        runs.iter().flat_map(|&(a, b)| a..=b).collect()
+    }
+
+    fn canonical() -> impl Strategy<Value = Vec<(u64, u64)>> {
+        prop::collection::btree_set(1u64..40, 0..20).prop_map(|s| {
+            let v: Vec<u64> = s.into_iter().collect();
+            runs(&v)
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+        #[test]
+        fn run_arithmetic_matches_sets(a in canonical(), b in canonical()) {
+            let (sa, sb) = (set_of(&a), set_of(&b));
+            let inter = intersect_runs(&a, &b);
+            let diff = subtract_runs(&a, &b);
+            prop_assert_eq!(set_of(&inter), sa.intersection(&sb).copied().collect());
+            prop_assert_eq!(set_of(&diff), sa.difference(&sb).copied().collect());
+            // Still canonical: ascending and disjoint.
+            prop_assert!(inter.windows(2).all(|w| w[0].1 < w[1].0));
+            prop_assert!(diff.windows(2).all(|w| w[0].1 < w[1].0));
+        }
+    }
+
+    /// A digest is network input: one claiming every counter of an actor
+    /// live must be answered from its run count (this used to walk the
+    /// dots, which never finishes).
+    #[test]
+    fn huge_hostile_digest_is_answered_by_runs() {
+        use crate::{AntiEntropy, DotStore, Lattice, ORSet};
+        let mut a: ORSet<u64, u64> = ORSet::new();
+        a.add(1, 10);
+        a.add(1, 11);
+        a.remove(&10);
+        let mut context = a.context().clone();
+        context.insert_range(1, 1, u64::MAX);
+        let live = DotRanges {
+            ranges: BTreeMap::from([(1u64, vec![(1, u64::MAX)])]),
+        };
+        let answer = a.missing(&Digest { context, live });
+        // We removed (1,1) (element 10) and the peer holds it live: say so.
+        assert!(answer.context().contains(&Dot::new(1, 1)));
+        // (1,2) is live here too, and the rest we never saw.
+        assert!(!answer.context().contains(&Dot::new(1, 2)));
+        assert!(!answer.context().contains(&Dot::new(1, 3)));
+        assert!(answer.store().is_empty());
+        let mut peer: ORSet<u64, u64> = ORSet::new();
+        peer.merge(&a);
+        assert!(a.missing(&peer.digest()).is_bottom());
+    }
+
+    #[test]
+    fn run_arithmetic_reaches_the_top_counter() {
+        assert_eq!(
+            subtract_runs(&[(1, u64::MAX)], &[(2, 3), (u64::MAX, u64::MAX)]),
+            [(1, 1), (4, u64::MAX - 1)]
+        );
+        assert_eq!(intersect_runs(&[(1, u64::MAX)], &[(5, 9)]), [(5, 9)]);
+        // Unordered input (from a peer) ends, whatever it answers.
+        let _ = subtract_runs(&[(9, 3), (1, 2)], &[(7, 1), (0, u64::MAX)]);
+    }
 
     #[test]
     fn context_with_cloud_round_trips_compactly() {

@@ -15,7 +15,8 @@ pub(crate) struct MaxMap<K: Ord> {
     #[cfg_attr(
         feature = "serde",
         serde(
-            with = "crate::serde_util",
+            serialize_with = "crate::serde_util::serialize",
+            deserialize_with = "deserialize_nonzero",
             bound(
                 serialize = "K: serde::Serialize",
                 deserialize = "K: Ord + serde::Deserialize<'de>"
@@ -23,6 +24,21 @@ pub(crate) struct MaxMap<K: Ord> {
         )
     )]
     pub(crate) entries: BTreeMap<K, u64>,
+}
+
+/// Pairs as [`crate::serde_util`] reads them, minus zeros: a stored zero
+/// would make two equal states compare unequal.
+#[cfg(feature = "serde")]
+fn deserialize_nonzero<'de, D, K>(
+    deserializer: D,
+) -> std::result::Result<BTreeMap<K, u64>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    K: Ord + serde::Deserialize<'de>,
+{
+    let mut map = crate::serde_util::deserialize(deserializer)?;
+    map.retain(|_, v| *v != 0);
+    Ok(map)
 }
 
 impl<K: Ord> Default for MaxMap<K> {

@@ -1,7 +1,8 @@
-//! A sorted map in a small inline vector: the entries of a [`DotFun`]
-//! (crate::DotFun). Registers, flags and causal counters hold one or two
-//! dots, so a `BTreeMap` node allocation per value (and per delta) is pure
-//! overhead; one entry lives inline and a lookup is a short binary search.
+//! A sorted map in a small inline vector: the entries of a
+//! [`DotFun`](crate::DotFun). Registers, flags and causal counters hold one
+//! or two dots, so a `BTreeMap` node allocation per value (and per delta)
+//! is pure overhead; one entry lives inline and a lookup is a short binary
+//! search.
 
 use smallvec::SmallVec;
 
@@ -52,15 +53,11 @@ impl<K: Ord, V> SortedMap<K, V> {
         self.items.iter().map(|(_, v)| v)
     }
 
-    pub(crate) fn contains_key(&self, key: &K) -> bool {
-        self.find(key).is_ok()
-    }
-
-    pub(crate) fn get_mut(&mut self, key: &K) -> Option<&mut V> {
-        match self.find(key) {
-            Ok(i) => Some(&mut self.items[i].1),
-            Err(_) => None,
-        }
+    /// Appends an entry whose key is above every key held (building a map
+    /// from a sorted walk).
+    pub(crate) fn push_last(&mut self, key: K, value: V) {
+        debug_assert!(self.items.last().is_none_or(|(k, _)| *k < key));
+        self.items.push((key, value));
     }
 
     /// Inserts or replaces; returns the replaced value.
@@ -91,6 +88,7 @@ impl<K: Ord, V> SortedMap<K, V> {
     }
 
     /// Entries in any order; a later duplicate key wins.
+    #[cfg(any(feature = "serde", test))]
     pub(crate) fn from_unsorted(pairs: Vec<(K, V)>) -> Self {
         let mut items: SmallVec<[(K, V); 1]> = SmallVec::from_vec(pairs);
         // Stable sort keeps duplicates in input order; keep the last of each.
@@ -103,6 +101,15 @@ impl<K: Ord, V> SortedMap<K, V> {
             }
         }
         Self { items: out }
+    }
+}
+
+impl<K, V> IntoIterator for SortedMap<K, V> {
+    type Item = (K, V);
+    type IntoIter = smallvec::IntoIter<[(K, V); 1]>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.into_iter()
     }
 }
 
@@ -156,7 +163,10 @@ mod tests {
                         ours.retain(|key, _| *key != k);
                         model.remove(&k);
                     }
-                    _ => prop_assert_eq!(ours.get_mut(&k).copied(), model.get(&k).copied()),
+                    _ => prop_assert_eq!(
+                        ours.iter().find(|(key, _)| **key == k).map(|(_, v)| *v),
+                        model.get(&k).copied()
+                    ),
                 }
                 prop_assert_eq!(ours.len(), model.len());
                 prop_assert!(ours.iter().eq(model.iter()));

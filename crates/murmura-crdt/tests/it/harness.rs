@@ -390,3 +390,48 @@ pub(crate) fn maximal<'a, T: DeltaCrdt, K: PartialEq>(
         .copied()
         .collect()
 }
+
+/// Join decomposition never back-propagates: every dot the answer to a
+/// peer's digest carries — live, or in its context — is one the peer has
+/// not seen, or one the peer still holds live that this replica removed.
+/// And the full state is the answer only when there is no digest.
+pub(crate) fn irredundant<S, A>(reps: &[murmura_crdt::Causal<S, A>]) -> Result<(), TestCaseError>
+where
+    S: murmura_crdt::DotStore<A>,
+    A: Ord + Clone + Codec + Debug,
+{
+    use murmura_crdt::Dot;
+    for a in reps {
+        prop_assert_eq!(&a.missing_or_full(None), a, "no digest: full state");
+        for b in reps {
+            let digest = b.digest();
+            let answer = a.missing(&digest);
+            prop_assert_eq!(&a.missing_or_full(Some(&digest)), &answer);
+            let mut live_at_peer = BTreeSet::new();
+            b.store().for_each_dot(&mut |d| {
+                live_at_peer.insert(d.clone());
+            });
+            let mut shipped_live = Vec::new();
+            answer
+                .store()
+                .for_each_dot(&mut |d| shipped_live.push(d.clone()));
+            for d in &shipped_live {
+                prop_assert!(
+                    !b.context().contains(d),
+                    "shipped a live dot the peer has seen"
+                );
+            }
+            for run in answer.context().ranges() {
+                for counter in run.first..=run.last {
+                    let d = Dot::new(run.actor.clone(), counter);
+                    prop_assert!(
+                        !b.context().contains(&d) || live_at_peer.contains(&d),
+                        "shipped a context dot the peer already has: {:?}",
+                        d
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,4 +1,4 @@
-use crate::harness::{Record, converge, converge_with, garbage, laws, states, steps};
+use crate::harness::{Record, converge, converge_with, garbage, irredundant, laws, states, steps};
 use murmura_crdt::{
     CausalCounter, CounterDots, DeltaCrdt, ElemDots, Lattice, List, ListOp, LwwMap, MapOp, ORMap,
     SetOp,
@@ -77,6 +77,7 @@ proptest! {
     fn setmap_laws(s in steps(30)) {
         let (reps, deltas) = states(3, &s, |i| i as u64, setmap_op);
         laws(&reps, &deltas)?;
+        irredundant(&reps)?;
     }
 
     #[test]
@@ -88,6 +89,7 @@ proptest! {
     fn countermap_laws(s in steps(30)) {
         let (reps, deltas) = states(3, &s, |i| i as u64, counter_op);
         laws(&reps, &deltas)?;
+        irredundant(&reps)?;
     }
 
     /// Without removes, each key's value is the sum of its updates.
@@ -112,6 +114,7 @@ proptest! {
     fn causal_counter_laws(s in steps(30)) {
         let (reps, deltas) = states(3, &s, |i| i as u64, |_: &CausalCounter<u64>, raw| raw as i64 % 9 - 4);
         laws(&reps, &deltas)?;
+        irredundant(&reps)?;
     }
 
     #[test]

@@ -1,4 +1,4 @@
-use crate::harness::{Record, converge, garbage, laws, maximal, states, steps};
+use crate::harness::{Record, converge, garbage, irredundant, laws, maximal, states, steps};
 use murmura_crdt::{DisableWinsFlag, EnableWinsFlag, LwwRegister, MvRegister};
 use proptest::prelude::*;
 
@@ -34,6 +34,7 @@ proptest! {
     fn mv_laws(s in steps(30)) {
         let (reps, deltas) = states(3, &s, |i| i as u64, |_: &MvRegister<u64, u64>, raw| raw % 5);
         laws(&reps, &deltas)?;
+        irredundant(&reps)?;
     }
 
     /// The siblings are the writes no other write followed.
@@ -51,6 +52,7 @@ proptest! {
     fn ew_flag_laws(s in steps(30)) {
         let (reps, deltas) = states(3, &s, |i| i as u64, |_: &EnableWinsFlag<u64>, raw| raw.is_multiple_of(2));
         laws(&reps, &deltas)?;
+        irredundant(&reps)?;
     }
 
     /// Enabled iff some unfollowed operation is an enable.
@@ -64,6 +66,7 @@ proptest! {
     fn dw_flag_laws(s in steps(30)) {
         let (reps, deltas) = states(3, &s, |i| i as u64, |_: &DisableWinsFlag<u64>, raw| raw.is_multiple_of(2));
         laws(&reps, &deltas)?;
+        irredundant(&reps)?;
     }
 
     /// Enabled iff the unfollowed operations are all enables (and exist).

@@ -113,3 +113,18 @@ fn json_with_uncovered_dot_is_refused() {
     assert_eq!(back, other);
     assert_eq!(back.merged(&other), other);
 }
+
+/// A zero entry means "absent"; keeping one from JSON would make two equal
+/// counters compare unequal.
+#[test]
+fn json_zero_counts_are_dropped() {
+    let with_zero: GCounter<u64> =
+        serde_json::from_str(r#"{"totals":{"entries":[[1,0],[2,3]]}}"#).expect("deserialises");
+    let mut expected = GCounter::new();
+    expected.inc(2u64, 3);
+    assert_eq!(
+        serde_json::to_string(&expected).unwrap(),
+        r#"{"totals":{"entries":[[2,3]]}}"#
+    );
+    assert_eq!(with_zero, expected);
+}

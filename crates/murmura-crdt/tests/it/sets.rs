@@ -1,4 +1,4 @@
-use crate::harness::{Record, converge, garbage, laws, maximal, states, steps};
+use crate::harness::{Record, converge, garbage, irredundant, laws, maximal, states, steps};
 use murmura_crdt::{GSet, ORSet, RemoveWinsSet, SetOp, TwoPSet};
 use proptest::prelude::*;
 
@@ -77,6 +77,7 @@ proptest! {
     fn orset_laws(s in steps(30)) {
         let (reps, deltas) = states(3, &s, |i| i as u64, setop::<ORSet<u64, u64>>);
         laws(&reps, &deltas)?;
+        irredundant(&reps)?;
     }
 
     #[test]
@@ -88,6 +89,7 @@ proptest! {
     fn rwset_laws(s in steps(30)) {
         let (reps, deltas) = states(3, &s, |i| i as u64, setop::<RemoveWinsSet<u64, u64>>);
         laws(&reps, &deltas)?;
+        irredundant(&reps)?;
     }
 
     #[test]
