@@ -27,7 +27,7 @@ use crate::error::{Error, Result, name};
 use crate::key::{StableHash, fast_range, mix2, mix64};
 use crate::node::{NodeSpec, Roster};
 use crate::placement::{Membership, Placement};
-use crate::plan::{Keys, MovePlan, Transfer};
+use crate::plan::MovePlan;
 use murmura_core::NodeId;
 
 const NONE: u32 = u32::MAX;
@@ -216,25 +216,7 @@ impl<N: NodeId + StableHash> Jump<N> {
     }
 
     fn spread_plan(&self, moved: &N, joining: bool) -> MovePlan<N> {
-        let transfers = self
-            .roster
-            .specs()
-            .iter()
-            .filter(|s| s.id != *moved)
-            .map(|s| {
-                let (from, to) = if joining {
-                    (s.id.clone(), moved.clone())
-                } else {
-                    (moved.clone(), s.id.clone())
-                };
-                Transfer {
-                    from,
-                    to,
-                    keys: Keys::Reassigned,
-                }
-            })
-            .collect();
-        MovePlan { transfers }
+        MovePlan::reassigned(self.roster.specs().iter().map(|s| &s.id), moved, joining)
     }
 }
 

@@ -83,6 +83,38 @@ impl<N> MovePlan<N> {
     }
 }
 
+impl<N: Clone + PartialEq> MovePlan<N> {
+    /// The plan for algorithms that cannot name key ranges (jump,
+    /// rendezvous): `changed` takes some keys from every other member when it
+    /// joins, or gives its keys to them when it leaves.
+    pub(crate) fn reassigned<'a>(
+        others: impl IntoIterator<Item = &'a N>,
+        changed: &N,
+        joining: bool,
+    ) -> Self
+    where
+        N: 'a,
+    {
+        let transfers = others
+            .into_iter()
+            .filter(|id| *id != changed)
+            .map(|id| {
+                let (from, to) = if joining {
+                    (id.clone(), changed.clone())
+                } else {
+                    (changed.clone(), id.clone())
+                };
+                Transfer {
+                    from,
+                    to,
+                    keys: Keys::Reassigned,
+                }
+            })
+            .collect();
+        Self { transfers }
+    }
+}
+
 impl<N: PartialEq> MovePlan<N> {
     /// The transfer that covers `key_hash`, if one certainly does (ranges and
     /// slots only; see [`Keys::contains`]).

@@ -15,7 +15,7 @@ use crate::error::Result;
 use crate::key::{StableHash, mix2};
 use crate::node::{NodeSpec, Roster};
 use crate::placement::{Membership, Placement};
-use crate::plan::{Keys, MovePlan, Transfer};
+use crate::plan::MovePlan;
 use murmura_core::NodeId;
 
 /// Rendezvous / highest-random-weight placement.
@@ -69,25 +69,7 @@ impl<N: NodeId + StableHash> Rendezvous<N> {
     }
 
     fn plan(&self, node: &N, joining: bool) -> MovePlan<N> {
-        let transfers = self
-            .roster
-            .specs()
-            .iter()
-            .filter(|s| s.id != *node)
-            .map(|s| {
-                let (from, to) = if joining {
-                    (s.id.clone(), node.clone())
-                } else {
-                    (node.clone(), s.id.clone())
-                };
-                Transfer {
-                    from,
-                    to,
-                    keys: Keys::Reassigned,
-                }
-            })
-            .collect();
-        MovePlan { transfers }
+        MovePlan::reassigned(self.roster.specs().iter().map(|s| &s.id), node, joining)
     }
 }
 
