@@ -1,15 +1,16 @@
 //! Logical clocks: version vector compare and merge against `vclock` and
 //! `crdts::VClock` at 4, 64 and 1,024 actors (floor: a memcpy of the same
 //! bytes), encoded and heap sizes, and hybrid logical clock `now` / `update`
-//! against `uhlc` on one and two threads (floor: `SystemTime::now()`).
+//! against `uhlc` on one and two threads (floors: `SystemTime::now()` and
+//! `FastWallClock::now()`, the two physical time sources).
 
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
 use murmura::clock::VersionVector;
 use murmura::clock::hlc::Hlc;
-use murmura_benches::{CountingAlloc, random_keys};
+use murmura::core::time::{Clock, FastWallClock, WallClock};
+use murmura_benches::{CountingAlloc, Loop, random_keys, with_two_threads};
 use std::collections::HashMap;
 use std::hint::black_box;
-use std::sync::Barrier;
 use std::time::{Duration, Instant, SystemTime};
 
 #[global_allocator]
@@ -217,171 +218,188 @@ fn sizes(_: &mut Criterion) {
     }
 }
 
-/// Runs `op` `iters` times split over two threads sharing one clock and
-/// returns the wall time, so the figure is time per operation at two-thread
-/// throughput.
-fn two_threads(iters: u64, op: impl Fn() + Sync) -> Duration {
-    let barrier = Barrier::new(3);
-    let per_thread = iters.div_ceil(2);
-    std::thread::scope(|s| {
-        for _ in 0..2 {
-            s.spawn(|| {
-                barrier.wait();
-                for _ in 0..per_thread {
-                    op();
-                }
-                barrier.wait();
-            });
+/// The HLC operations compared, each as a loop of `n` calls, in a fixed
+/// order: ours (default `FastWallClock`), ours on `WallClock` (the same
+/// physical source as `uhlc`), `uhlc`, then the two physical-time floors.
+/// `update` receives a timestamp from another clock of the same kind, a
+/// little in the past.
+struct HlcRows {
+    ours: Hlc,
+    ours_wall: Hlc<WallClock>,
+    peer: uhlc::HLC,
+    fast: FastWallClock,
+    ours_in: murmura::clock::hlc::Timestamp,
+    peer_in: uhlc::Timestamp,
+}
+
+const HLC_NOW: [&str; 5] = [
+    "now/murmura",
+    "now/murmura_WallClock",
+    "now/uhlc",
+    "now/floor_SystemTime_now",
+    "now/floor_FastWallClock_now",
+];
+const HLC_UPDATE: [&str; 3] = ["update/murmura", "update/murmura_WallClock", "update/uhlc"];
+
+impl HlcRows {
+    fn new() -> Self {
+        Self {
+            ours: Hlc::new(),
+            ours_wall: Hlc::with_clock(WallClock),
+            peer: uhlc::HLC::default(),
+            fast: FastWallClock::new(),
+            ours_in: Hlc::new().now(),
+            peer_in: uhlc::HLC::default().new_timestamp(),
         }
-        barrier.wait();
-        let start = Instant::now();
-        barrier.wait();
-        start.elapsed()
-    })
+    }
+
+    /// Loops in the order of `HLC_NOW` followed by `HLC_UPDATE`.
+    fn loops(&self) -> [Box<dyn Fn(u64) + Sync + '_>; 8] {
+        [
+            Box::new(|n| {
+                (0..n).for_each(|_| {
+                    black_box(self.ours.now());
+                })
+            }),
+            Box::new(|n| {
+                (0..n).for_each(|_| {
+                    black_box(self.ours_wall.now());
+                })
+            }),
+            Box::new(|n| {
+                (0..n).for_each(|_| {
+                    black_box(self.peer.new_timestamp());
+                })
+            }),
+            Box::new(|n| {
+                (0..n).for_each(|_| {
+                    black_box(SystemTime::now());
+                })
+            }),
+            Box::new(|n| {
+                (0..n).for_each(|_| {
+                    black_box(self.fast.now());
+                })
+            }),
+            Box::new(|n| {
+                (0..n).for_each(|_| {
+                    black_box(
+                        self.ours
+                            .update(black_box(self.ours_in))
+                            .expect("within drift"),
+                    );
+                })
+            }),
+            Box::new(|n| {
+                (0..n).for_each(|_| {
+                    black_box(
+                        self.ours_wall
+                            .update(black_box(self.ours_in))
+                            .expect("within drift"),
+                    );
+                })
+            }),
+            Box::new(|n| {
+                (0..n).for_each(|_| {
+                    self.peer
+                        .update_with_timestamp(black_box(&self.peer_in))
+                        .expect("within drift");
+                })
+            }),
+        ]
+    }
+}
+
+fn hlc_names() -> impl Iterator<Item = &'static str> {
+    HLC_NOW.into_iter().chain(HLC_UPDATE)
 }
 
 fn hlc(c: &mut Criterion) {
-    let mut group = c.benchmark_group("hlc");
+    let rows = HlcRows::new();
+    let boxed = rows.loops();
+    let loops: Vec<Loop<'_>> = boxed.iter().map(|b| &**b as Loop<'_>).collect();
+    let mut group = c.benchmark_group("hlc/1_thread");
     group.warm_up_time(Duration::from_secs(1));
     group.measurement_time(Duration::from_secs(3));
-    let ours = Hlc::new();
-    let peer = uhlc::HLC::default();
-    // Timestamps from other clocks, a little in the past, cycled.
-    let remote_ours = Hlc::new();
-    let remote_peer = uhlc::HLC::default();
-    let ours_in: Vec<_> = (0..1_024).map(|_| remote_ours.now()).collect();
-    let peer_in: Vec<_> = (0..1_024).map(|_| remote_peer.new_timestamp()).collect();
-
-    group.bench_function("now/1_thread/murmura", |b| b.iter(|| black_box(ours.now())));
-    group.bench_function("now/1_thread/uhlc", |b| {
-        b.iter(|| black_box(peer.new_timestamp()))
-    });
-    group.bench_function("now/1_thread/floor_SystemTime_now", |b| {
-        b.iter(|| black_box(SystemTime::now()))
-    });
-    let mut k = 0usize;
-    group.bench_function("update/1_thread/murmura", |b| {
-        b.iter(|| {
-            k = (k + 1) & 1_023;
-            black_box(ours.update(ours_in[k]).expect("within drift"))
-        })
-    });
-    group.bench_function("update/1_thread/uhlc", |b| {
-        b.iter(|| {
-            k = (k + 1) & 1_023;
-            black_box(peer.update_with_timestamp(&peer_in[k])).expect("within drift")
-        })
-    });
-    group.bench_function("now/2_threads/murmura", |b| {
-        b.iter_custom(|iters| {
-            two_threads(iters, || {
-                black_box(ours.now());
+    for (name, run) in hlc_names().zip(&loops) {
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let start = Instant::now();
+                run(iters);
+                start.elapsed()
             })
-        })
-    });
-    group.bench_function("now/2_threads/uhlc", |b| {
-        b.iter_custom(|iters| {
-            two_threads(iters, || {
-                black_box(peer.new_timestamp());
-            })
-        })
-    });
-    group.bench_function("now/2_threads/floor_SystemTime_now", |b| {
-        b.iter_custom(|iters| {
-            two_threads(iters, || {
-                black_box(SystemTime::now());
-            })
-        })
-    });
-    group.bench_function("update/2_threads/murmura", |b| {
-        b.iter_custom(|iters| {
-            two_threads(iters, || {
-                black_box(ours.update(ours_in[7]).expect("within drift"));
-            })
-        })
-    });
-    group.bench_function("update/2_threads/uhlc", |b| {
-        b.iter_custom(|iters| {
-            two_threads(iters, || {
-                black_box(peer.update_with_timestamp(&peer_in[7])).expect("within drift");
-            })
-        })
+        });
+    }
+    group.finish();
+    let mut group = c.benchmark_group("hlc/2_threads");
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(3));
+    with_two_threads(&loops, |pair| {
+        for (k, name) in hlc_names().enumerate() {
+            group.bench_function(name, |b| b.iter_custom(|iters| pair.run(k, iters)));
+        }
     });
     group.finish();
 }
 
-/// Paired A/B rounds: on this shared, loaded machine the CPU share drifts
-/// within seconds, so criterion rows measured one after another can differ
-/// by ±30 %. Alternating short rounds of ours, the peer and the floor and
-/// taking the median of per-round ratios cancels that drift.
+/// Paired A/B rounds: criterion rows measured one after another can differ
+/// by tens of percent when the machine's CPU share drifts. Alternating short
+/// rounds of every row and taking the median of per-round ratios cancels
+/// that drift.
 fn hlc_paired(_: &mut Criterion) {
-    const ROUNDS: usize = 60;
-    const OPS: u64 = 20_000;
-    let ours = Hlc::new();
-    let peer = uhlc::HLC::default();
-    let remote_ours = Hlc::new().now();
-    let remote_peer = uhlc::HLC::default().new_timestamp();
-    let ops: [(&str, &(dyn Fn() + Sync)); 5] = [
-        ("murmura now", &|| {
-            black_box(ours.now());
-        }),
-        ("uhlc now", &|| {
-            black_box(peer.new_timestamp());
-        }),
-        ("murmura update", &|| {
-            black_box(ours.update(black_box(remote_ours)).expect("within drift"));
-        }),
-        ("uhlc update", &|| {
-            peer.update_with_timestamp(black_box(&remote_peer))
-                .expect("within drift");
-        }),
-        ("floor SystemTime::now", &|| {
-            black_box(SystemTime::now());
-        }),
-    ];
-    for threads in [1u64, 2] {
-        let mut per_op: Vec<Vec<f64>> = vec![Vec::new(); ops.len()];
-        for _ in 0..ROUNDS {
-            for (k, (_, op)) in ops.iter().enumerate() {
-                let elapsed = if threads == 1 {
-                    let start = Instant::now();
-                    for _ in 0..OPS {
-                        op();
-                    }
-                    start.elapsed()
-                } else {
-                    two_threads(OPS, op)
-                };
-                per_op[k].push(elapsed.as_nanos() as f64 / OPS as f64);
-            }
-        }
-        let median = |v: &mut Vec<f64>| {
+    const ROUNDS: usize = 40;
+    const OPS: u64 = 100_000;
+    let rows = HlcRows::new();
+    let boxed = rows.loops();
+    let loops: Vec<Loop<'_>> = boxed.iter().map(|b| &**b as Loop<'_>).collect();
+    let names: Vec<&str> = hlc_names().collect();
+    let report = |threads: usize, per_op: &[Vec<f64>]| {
+        for (k, name) in names.iter().enumerate() {
+            let mut v = per_op[k].clone();
             v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        };
-        let ratio = |a: usize, b: usize| {
+            println!(
+                "hlc_paired: {threads} thread(s) {name:>28}: median {:.1} ns/op",
+                v[v.len() / 2]
+            );
+        }
+        // Ours (default), ours on WallClock, each against uhlc.
+        for (label, a, b) in [
+            ("now", 0, 2),
+            ("now WallClock", 1, 2),
+            ("update", 5, 7),
+            ("update WallClock", 6, 7),
+        ] {
             let mut r: Vec<f64> = per_op[a]
                 .iter()
                 .zip(&per_op[b])
                 .map(|(x, y)| x / y)
                 .collect();
             r.sort_by(f64::total_cmp);
-            (r[r.len() / 4], r[r.len() / 2], r[3 * r.len() / 4])
-        };
-        for (k, (name, _)) in ops.iter().enumerate() {
-            let mut v = per_op[k].clone();
+            let (p25, p50, p75) = (r[r.len() / 4], r[r.len() / 2], r[3 * r.len() / 4]);
             println!(
-                "hlc_paired: {threads} thread(s) {name:>22}: median {:.1} ns/op",
-                median(&mut v)
+                "hlc_paired: {threads} thread(s) {label:>16} ours/uhlc per-round ratio: median {p50:.3} (p25 {p25:.3}, p75 {p75:.3})"
             );
         }
-        for (label, a, b) in [("now", 0, 1), ("update", 2, 3), ("now vs floor", 0, 4)] {
-            let (p25, p50, p75) = ratio(a, b);
-            println!(
-                "hlc_paired: {threads} thread(s) {label:>12} ours/peer per-round ratio: median {p50:.3} (p25 {p25:.3}, p75 {p75:.3})"
-            );
+    };
+    let mut per_op = vec![Vec::new(); loops.len()];
+    for _ in 0..ROUNDS {
+        for (k, run) in loops.iter().enumerate() {
+            let start = Instant::now();
+            run(OPS);
+            per_op[k].push(start.elapsed().as_nanos() as f64 / OPS as f64);
         }
     }
+    report(1, &per_op);
+    let mut per_op = vec![Vec::new(); loops.len()];
+    with_two_threads(&loops, |pair| {
+        for _ in 0..ROUNDS {
+            for (k, row) in per_op.iter_mut().enumerate() {
+                let elapsed = pair.run(k, OPS);
+                row.push(elapsed.as_nanos() as f64 / OPS as f64);
+            }
+        }
+    });
+    report(2, &per_op);
 }
 
 /// Times `reps` calls of `op` and returns nanoseconds per call.

@@ -1,8 +1,10 @@
-//! Shared helpers for murmura's benchmarks: pre-generated inputs and a
-//! counting allocator for heap-bytes measurements.
+//! Shared helpers for murmura's benchmarks: pre-generated inputs, a
+//! counting allocator for heap-bytes measurements, and a two-thread
+//! harness that keeps its second thread alive between rounds.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 /// `n` pseudo-random `u64` keys from a fixed seed (SplitMix64), identical in
 /// every run so ours and the peers see the same inputs.
@@ -95,6 +97,111 @@ unsafe impl GlobalAlloc for CountingAlloc {
     }
 }
 
+/// A loop that one benchmark row runs: called with an iteration count, it
+/// performs the measured operation that many times.
+pub type Loop<'a> = &'a (dyn Fn(u64) + Sync);
+
+#[repr(align(128))]
+struct Padded<T>(T);
+
+/// Signals between the measuring thread and the second thread of
+/// [`with_two_threads`], each on its own cache lines so that waiting on
+/// them does not disturb what is measured.
+struct PairSignals {
+    /// Bumped by the measuring thread to start a round.
+    go: Padded<AtomicUsize>,
+    /// Which loop and how many iterations the round runs.
+    task: Padded<(AtomicUsize, AtomicU64)>,
+    /// Bumped by the second thread when its share is done, with its time.
+    done: Padded<(AtomicUsize, AtomicU64)>,
+    stop: Padded<AtomicBool>,
+}
+
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Runs two-thread rounds of the loops given to [`with_two_threads`].
+pub struct TwoThreads<'a> {
+    loops: &'a [Loop<'a>],
+    signals: &'a PairSignals,
+}
+
+impl TwoThreads<'_> {
+    /// Runs loop `k` for `iters` iterations split between this thread and
+    /// the second one, started together, and returns the slower thread's
+    /// time: time per operation at two-thread throughput is the result
+    /// divided by `iters`.
+    pub fn run(&self, k: usize, iters: u64) -> Duration {
+        let share = iters.div_ceil(2);
+        let s = self.signals;
+        s.task.0.0.store(k, Ordering::Relaxed);
+        s.task.0.1.store(share, Ordering::Relaxed);
+        let done_before = s.done.0.0.load(Ordering::Acquire);
+        s.go.0.fetch_add(1, Ordering::Release);
+        let start = Instant::now();
+        (self.loops[k])(share);
+        let mine = start.elapsed();
+        while s.done.0.0.load(Ordering::Acquire) == done_before {
+            std::hint::spin_loop();
+        }
+        mine.max(Duration::from_nanos(s.done.0.1.load(Ordering::Relaxed)))
+    }
+}
+
+/// Keeps a second thread alive for the whole of `body`, so that two-thread
+/// rows measure the operation rather than thread start-up: the threads are
+/// released by a spinning flag (a `Barrier` parks and wakes them, which
+/// costs microseconds and staggers their starts), and every signal sits on
+/// cache lines of its own. The second thread spins between rounds, so run
+/// one-thread rows outside `body`.
+pub fn with_two_threads<'a, R>(
+    loops: &'a [Loop<'a>],
+    body: impl FnOnce(&TwoThreads<'_>) -> R,
+) -> R {
+    let signals = PairSignals {
+        go: Padded(AtomicUsize::new(0)),
+        task: Padded((AtomicUsize::new(0), AtomicU64::new(0))),
+        done: Padded((AtomicUsize::new(0), AtomicU64::new(0))),
+        stop: Padded(AtomicBool::new(false)),
+    };
+    std::thread::scope(|scope| {
+        let s = &signals;
+        scope.spawn(move || {
+            let mut seen = 0;
+            loop {
+                let go = loop {
+                    if s.stop.0.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let go = s.go.0.load(Ordering::Acquire);
+                    if go != seen {
+                        break go;
+                    }
+                    std::hint::spin_loop();
+                };
+                seen = go;
+                let (k, share) = (
+                    s.task.0.0.load(Ordering::Relaxed),
+                    s.task.0.1.load(Ordering::Relaxed),
+                );
+                let start = Instant::now();
+                (loops[k])(share);
+                let nanos = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                s.done.0.1.store(nanos, Ordering::Relaxed);
+                s.done.0.0.fetch_add(1, Ordering::Release);
+            }
+        });
+        // Released even if `body` panics, or the scope would wait forever.
+        let _stop = StopOnDrop(&s.stop.0);
+        body(&TwoThreads { loops, signals: s })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,5 +215,27 @@ mod tests {
         sorted.dedup();
         assert_eq!(sorted.len(), 1000);
         assert_ne!(a, random_keys(1000, 2));
+    }
+
+    #[test]
+    fn two_threads_split_the_iterations_and_both_run() {
+        let counts = [AtomicU64::new(0), AtomicU64::new(0)];
+        let threads = std::sync::Mutex::new(std::collections::HashSet::new());
+        let first = |n: u64| {
+            counts[0].fetch_add(n, Ordering::Relaxed);
+            threads.lock().unwrap().insert(std::thread::current().id());
+        };
+        let second = |n: u64| {
+            counts[1].fetch_add(n, Ordering::Relaxed);
+        };
+        let loops: [Loop<'_>; 2] = [&first, &second];
+        with_two_threads(&loops, |pair| {
+            pair.run(0, 11);
+            pair.run(1, 4);
+            pair.run(0, 4);
+        });
+        assert_eq!(counts[0].load(Ordering::Relaxed), 12 + 4);
+        assert_eq!(counts[1].load(Ordering::Relaxed), 4);
+        assert_eq!(threads.lock().unwrap().len(), 2, "both threads ran the loop");
     }
 }

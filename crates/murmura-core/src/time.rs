@@ -3,12 +3,20 @@
 //! Everything in murmura that needs "now" either takes it as an argument
 //! (protocol cores) or asks a [`Clock`] it was built with (breakers, hybrid
 //! logical clocks). Tests and the simulator use [`ManualClock`] and move time
-//! by hand; production uses [`SystemClock`] or [`WallClock`].
+//! by hand; production uses [`SystemClock`], [`WallClock`], or (with the
+//! `fast-clock` feature) `FastWallClock`, the wall clock read from the CPU's
+//! cycle counter.
 
 use std::sync::Arc;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+#[cfg(feature = "fast-clock")]
+mod fast;
+#[cfg(feature = "fast-clock")]
+#[cfg_attr(docsrs, doc(cfg(feature = "fast-clock")))]
+pub use fast::{DEFAULT_RESYNC_INTERVAL, FastWallClock};
 
 /// A source of the current time, as a [`Duration`] since the clock's own epoch.
 ///
