@@ -236,6 +236,10 @@ mod tests {
         });
         assert_eq!(counts[0].load(Ordering::Relaxed), 12 + 4);
         assert_eq!(counts[1].load(Ordering::Relaxed), 4);
-        assert_eq!(threads.lock().unwrap().len(), 2, "both threads ran the loop");
+        assert_eq!(
+            threads.lock().unwrap().len(),
+            2,
+            "both threads ran the loop"
+        );
     }
 }

@@ -4,8 +4,8 @@
 //! (protocol cores) or asks a [`Clock`] it was built with (breakers, hybrid
 //! logical clocks). Tests and the simulator use [`ManualClock`] and move time
 //! by hand; production uses [`SystemClock`], [`WallClock`], or (with the
-//! `fast-clock` feature) `FastWallClock`, the wall clock read from the CPU's
-//! cycle counter.
+//! `fast-clock` feature) `FastClock` and `FastWallClock`, the same two read
+//! from the CPU's cycle counter.
 
 use std::sync::Arc;
 use std::sync::OnceLock;
@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 mod fast;
 #[cfg(feature = "fast-clock")]
 #[cfg_attr(docsrs, doc(cfg(feature = "fast-clock")))]
-pub use fast::{DEFAULT_RESYNC_INTERVAL, FastWallClock};
+pub use fast::{DEFAULT_RESYNC_INTERVAL, FastClock, FastWallClock};
 
 /// A source of the current time, as a [`Duration`] since the clock's own epoch.
 ///
