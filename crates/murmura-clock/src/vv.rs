@@ -212,8 +212,11 @@ impl<A: Ord + Clone> VersionVector<A> {
             out.push(entry);
         }
         out.extend(b[y..].iter().cloned());
-        // Many shared actors left the upper bound loose: give the slack back.
-        if out.capacity() - out.len() > out.len() / 4 {
+        // Many shared actors left the upper bound loose: give the slack back
+        // when it is worth a reallocation (more than a quarter, and more
+        // than a few entries).
+        let slack = out.capacity() - out.len();
+        if slack > out.len() / 4 && slack > 4 {
             out.shrink_to_fit();
         }
         self.entries = out;
