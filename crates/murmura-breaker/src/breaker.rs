@@ -260,6 +260,17 @@ impl<C: Clock> CircuitBreaker<C> {
             self.finish_window(generation, classifier.classify(&result));
             return result.map_err(Error::Inner);
         }
+        self.call_with_permit(classifier, f)
+    }
+
+    /// The rest of [`call_with`](Self::call_with), out of line so that the
+    /// fast lane stays small.
+    #[inline(never)]
+    fn call_with_permit<T, E, K: Classifier<T, E>>(
+        &self,
+        classifier: &K,
+        f: impl FnOnce() -> std::result::Result<T, E>,
+    ) -> Result<T, E> {
         let permit = self.try_acquire().map_err(Error::widen)?;
         let result = f();
         permit.record(classifier.classify(&result));
@@ -270,9 +281,8 @@ impl<C: Clock> CircuitBreaker<C> {
     /// metrics-only) and no call timing needed.
     #[inline]
     fn fast_lane(&self) -> Option<u64> {
-        let w = self.load();
-        (matches!(w.state, State::Closed | State::MetricsOnly) && !self.timed)
-            .then_some(w.generation)
+        let raw = self.word.load(Ordering::Acquire);
+        (Word::admits_freely(raw) && !self.timed).then_some(Word::generation_of(raw))
     }
 
     /// Records the outcome of a fast-lane call: a success that changes
