@@ -538,7 +538,7 @@ impl<C: Clock> CircuitBreaker<C> {
                 };
                 if !(mark.is_clean() && self.window.record_clean_unfenced(ticket.generation, clock))
                 {
-                    self.record_fenced(ticket, mark, clock());
+                    self.record_fenced(ticket, mark, clock);
                 }
             }
         }
@@ -567,25 +567,33 @@ impl<C: Clock> CircuitBreaker<C> {
     /// is either recorded before the reset (and wiped) or sees the new
     /// generation and is dropped as late. (Clean successes on a time window
     /// skip the fence: its counters carry the reset's generation instead.)
+    /// The clock is read at most once, and only if the window or a
+    /// decision needs it (a count window recording a success does not).
     #[cold]
-    fn record_fenced(&self, ticket: Ticket, mark: Mark, now: u64) {
+    fn record_fenced(&self, ticket: Ticket, mark: Mark, clock: impl Fn() -> u64) {
+        let read = std::cell::Cell::new(None);
+        let now = || {
+            let t = read.get().unwrap_or_else(&clock);
+            read.set(Some(t));
+            t
+        };
         let fence = &self.fences[thread_index() & (self.fences.len() - 1)];
         fence.fetch_add(1, Ordering::AcqRel);
         let w = Word::unpack(self.word.load(Ordering::Acquire));
         let trips = if w.generation != ticket.generation || !w.state.records_window() {
             false // late: the window it belonged to is gone
         } else {
-            self.window.record(mark, w.generation, || now);
+            self.window.record(mark, w.generation, now);
             !mark.is_clean()
                 && w.state != State::MetricsOnly
-                && self.window.trips(self.window.totals(now), &self.config)
+                && self.window.trips(self.window.totals(now()), &self.config)
                 && self
                     .window
-                    .trips(self.window.exact_totals(now), &self.config)
+                    .trips(self.window.exact_totals(now()), &self.config)
         };
         fence.fetch_sub(1, Ordering::AcqRel);
         if trips {
-            self.transition(w, State::Open, now, false);
+            self.transition(w, State::Open, now(), false);
         }
     }
 
