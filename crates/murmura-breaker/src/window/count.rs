@@ -34,7 +34,9 @@ const POS_SHIFT: u32 = 3;
 
 /// A slot entry: (position + 1), and the flags. 0 is an empty slot.
 fn entry(position: u64, mark: Mark) -> u64 {
-    ((position + 1) << POS_SHIFT) | u64::from(mark.failure) * FAILED | u64::from(mark.slow) * SLOW
+    ((position + 1) << POS_SHIFT)
+        | (u64::from(mark.failure) * FAILED)
+        | (u64::from(mark.slow) * SLOW)
 }
 
 /// The position of a non-empty entry.
