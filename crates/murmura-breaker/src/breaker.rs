@@ -301,14 +301,23 @@ impl<C: Clock> CircuitBreaker<C> {
 
     #[inline(never)]
     fn finish_slow(&self, generation: u64, outcome: Outcome) {
-        self.finish(
-            Ticket {
-                generation,
-                lane: Lane::Window,
-                started: 0,
-            },
-            outcome,
-        );
+        // `finish` for an untimed window call whose success (if it is one)
+        // the window has already declined to take unfenced.
+        let ticket = Ticket {
+            generation,
+            lane: Lane::Window,
+            started: 0,
+        };
+        if !self.listeners.is_empty() {
+            self.emit_outcome(outcome, ticket, 0);
+        }
+        if outcome != Outcome::Ignored {
+            let mark = Mark {
+                failure: outcome == Outcome::Failure,
+                slow: false,
+            };
+            self.record_fenced(ticket, mark, || self.clock.now_nanos());
+        }
     }
 
     /// Awaits `fut` if the breaker admits it. If the returned future is
@@ -586,10 +595,10 @@ impl<C: Clock> CircuitBreaker<C> {
             self.window.record(mark, w.generation, now);
             !mark.is_clean()
                 && w.state != State::MetricsOnly
-                && self.window.trips(self.window.totals(now()), &self.config)
+                && self.window.trips(self.window.totals(now), &self.config)
                 && self
                     .window
-                    .trips(self.window.exact_totals(now()), &self.config)
+                    .trips(self.window.exact_totals(now), &self.config)
         };
         fence.fetch_sub(1, Ordering::AcqRel);
         if trips {
@@ -787,7 +796,7 @@ impl<C: Clock> CircuitBreaker<C> {
     pub fn metrics(&self) -> Metrics {
         let now = self.clock.now_nanos();
         let w = self.load();
-        let t = self.window.exact_totals(now);
+        let t = self.window.exact_totals(|| now);
         let enough = t.calls > 0 && t.calls >= u64::from(self.config.minimum_calls);
         let rate = |n: u64| enough.then(|| (n as f64 * 100.0 / t.calls as f64) as f32);
         let trials = Trials::unpack(self.aux.half_open.load(Ordering::Acquire));
@@ -812,7 +821,7 @@ impl<C: Clock> CircuitBreaker<C> {
     #[cfg(all(test, loom))]
     pub(crate) fn window_consistent(&self) -> bool {
         let now = self.clock.now_nanos();
-        self.window.totals(now) == self.window.exact_totals(now)
+        self.window.totals(|| now) == self.window.exact_totals(|| now)
     }
 
     /// Time until an open breaker admits its first trial (zero if it would now).
