@@ -64,6 +64,19 @@ pub struct CircuitBreaker<C = SystemClock> {
     budget: Option<std::sync::Arc<OpenBudget>>,
 }
 
+/// A rejection on its way to becoming an [`Error::Rejected`]: two whole
+/// words (the state as its code), so that handing it back through memory
+/// reads each word as it was written.
+#[derive(Debug, Clone, Copy)]
+struct Rejection {
+    state: u64,
+    /// Nanoseconds until the next trial, or [`NO_RETRY_AFTER`].
+    retry_after_nanos: u64,
+}
+
+/// The time until the next trial is not known.
+const NO_RETRY_AFTER: u64 = u64::MAX;
+
 /// Per-state values written only by transitions (and half-open trials).
 #[derive(Debug, Default)]
 struct Aux {
@@ -271,7 +284,11 @@ impl<C: Clock> CircuitBreaker<C> {
         classifier: &K,
         f: impl FnOnce() -> std::result::Result<T, E>,
     ) -> Result<T, E> {
-        let permit = self.try_acquire().map_err(Error::widen)?;
+        let ticket = match self.admit() {
+            Ok(ticket) => ticket,
+            Err(r) => return self.rejected_result(r),
+        };
+        let permit = Permit::new(self, ticket);
         let result = f();
         permit.record(classifier.classify(&result));
         result.map_err(Error::Inner)
@@ -348,7 +365,8 @@ impl<C: Clock> CircuitBreaker<C> {
             self.finish_window(generation, classifier.classify(&result));
             return result.map_err(Error::Inner);
         }
-        let permit = self.try_acquire().map_err(Error::widen)?;
+        let ticket = self.admit().map_err(|r| self.rejected(r))?;
+        let permit = Permit::new(self, ticket);
         let result = fut.await;
         permit.record(classifier.classify(&result));
         result.map_err(Error::Inner)
@@ -360,7 +378,10 @@ impl<C: Clock> CircuitBreaker<C> {
     /// [`Error::Rejected`], with the time until the next trial when known.
     #[inline]
     pub fn try_acquire(&self) -> Result<Permit<&Self, C>> {
-        self.admit().map(|t| Permit::new(self, t))
+        match self.admit() {
+            Ok(t) => Ok(Permit::new(self, t)),
+            Err(r) => Err(self.rejected(r)),
+        }
     }
 
     /// Like [`try_acquire`](Self::try_acquire), for a permit that outlives a borrow.
@@ -370,7 +391,10 @@ impl<C: Clock> CircuitBreaker<C> {
     pub fn try_acquire_owned(
         self: &std::sync::Arc<Self>,
     ) -> Result<Permit<std::sync::Arc<Self>, C>> {
-        self.admit().map(|t| Permit::new(self.clone(), t))
+        match self.admit() {
+            Ok(t) => Ok(Permit::new(self.clone(), t)),
+            Err(r) => Err(self.rejected(r)),
+        }
     }
 
     #[inline]
@@ -383,7 +407,7 @@ impl<C: Clock> CircuitBreaker<C> {
     }
 
     #[inline]
-    fn admit(&self) -> Result<Ticket> {
+    fn admit(&self) -> std::result::Result<Ticket, Rejection> {
         let w = self.load();
         if matches!(w.state, State::Closed | State::MetricsOnly) {
             return Ok(Ticket {
@@ -396,7 +420,7 @@ impl<C: Clock> CircuitBreaker<C> {
     }
 
     #[cold]
-    fn admit_slow(&self, mut w: Word) -> Result<Ticket> {
+    fn admit_slow(&self, mut w: Word) -> std::result::Result<Ticket, Rejection> {
         // Each pass either decides or follows a transition; transitions are
         // finite between two calls, but bound the loop anyway.
         for _ in 0..8 {
@@ -404,11 +428,11 @@ impl<C: Clock> CircuitBreaker<C> {
             let lane = match w.state {
                 State::Closed | State::MetricsOnly => Lane::Window,
                 State::Disabled => Lane::Free,
-                State::ForcedOpen => return Err(self.reject(w.state, None)),
+                State::ForcedOpen => return Err(self.reject(w.state, NO_RETRY_AFTER)),
                 State::Open => {
                     let until = self.aux.open_until.load(Ordering::Acquire);
                     if now < until {
-                        return Err(self.reject(w.state, Some(Duration::from_nanos(until - now))));
+                        return Err(self.reject(w.state, until - now));
                     }
                     self.transition(w, State::HalfOpen, now, false);
                     w = self.load();
@@ -425,12 +449,12 @@ impl<C: Clock> CircuitBreaker<C> {
                             w = now_w;
                             continue;
                         }
-                        return Err(self.reject(w.state, None));
+                        return Err(self.reject(w.state, NO_RETRY_AFTER));
                     }
                 },
                 State::RampingUp => {
                     let Some(ramp) = self.config.ramp_up else {
-                        return Err(self.reject(w.state, None));
+                        return Err(self.reject(w.state, NO_RETRY_AFTER));
                     };
                     let start = self.aux.ramp_start.load(Ordering::Acquire);
                     let elapsed = now.saturating_sub(start);
@@ -446,7 +470,7 @@ impl<C: Clock> CircuitBreaker<C> {
                         (initial + (10_000.0 - initial) * elapsed as f64 / total as f64) as u64;
                     let n = self.aux.ramp_calls.fetch_add(1, Ordering::AcqRel);
                     if (n + 1) * share / 10_000 == n * share / 10_000 {
-                        return Err(self.reject(w.state, None));
+                        return Err(self.reject(w.state, NO_RETRY_AFTER));
                     }
                     Lane::Window
                 }
@@ -457,7 +481,7 @@ impl<C: Clock> CircuitBreaker<C> {
                 started: if self.timed { now } else { 0 },
             });
         }
-        Err(self.reject(w.state, None))
+        Err(self.reject(w.state, NO_RETRY_AFTER))
     }
 
     fn half_open_expired(&self, now: u64) -> bool {
@@ -491,17 +515,42 @@ impl<C: Clock> CircuitBreaker<C> {
         }
     }
 
-    #[cold]
-    fn reject(&self, state: State, retry_after: Option<Duration>) -> Error {
+    /// Counts a rejection and tells the listeners; the error itself is
+    /// built by [`rejected`](Self::rejected), out of line.
+    #[inline]
+    fn reject(&self, state: State, retry_after_nanos: u64) -> Rejection {
         self.rejected.add(1);
+        if !self.listeners.is_empty() {
+            self.emit_rejected(state);
+        }
+        Rejection {
+            state: state.code(),
+            retry_after_nanos,
+        }
+    }
+
+    #[cold]
+    fn emit_rejected(&self, state: State) {
         self.listeners.emit(|| Event::Rejected {
             name: self.name.clone(),
             state,
         });
+    }
+
+    /// The result of a rejected call, built where the caller returns it.
+    #[inline(never)]
+    fn rejected_result<T, E>(&self, r: Rejection) -> Result<T, E> {
+        Err(self.rejected(r))
+    }
+
+    /// The error for a rejection (for any operation error type).
+    #[inline]
+    fn rejected<E>(&self, r: Rejection) -> Error<E> {
         Error::Rejected {
             name: self.name.clone(),
-            state,
-            retry_after,
+            state: State::from_code(r.state),
+            retry_after: (r.retry_after_nanos != NO_RETRY_AFTER)
+                .then(|| Duration::from_nanos(r.retry_after_nanos)),
         }
     }
 
