@@ -170,31 +170,31 @@ impl TimeWindow {
         stripe * self.stride + slot * 3 + which
     }
 
-    /// The calling thread's stripe and whether it owns it (else it is the
-    /// shared one). Under loom too (see `crate::stripe`): a thread index
-    /// passes from an ended thread to a new one only through a mutex, so
-    /// the new owner's plain loads see the old owner's stores.
+    /// The calling thread's own stripe (its number and head), or `None`
+    /// if it must use the shared one. Under loom too (see `crate::stripe`):
+    /// a thread index passes from an ended thread to a new one only
+    /// through a mutex, so the new owner's plain loads see the old owner's
+    /// stores.
     #[inline]
-    fn stripe(&self) -> (usize, bool) {
+    fn own_stripe(&self) -> Option<(usize, &Head)> {
         let index = thread_index();
         if index == crate::stripe::NO_INDEX {
-            return (self.stripes, false);
+            return None;
         }
         let me = index as u64 + 1;
         let stripe = index & (self.stripes - 1);
-        let owner = &self.heads[stripe].owner;
-        let held = owner.load(Ordering::Relaxed);
-        if held == me {
-            return (stripe, true);
-        }
-        if held == 0
-            && owner
-                .compare_exchange(0, me, Ordering::AcqRel, Ordering::Relaxed)
-                .is_ok()
+        let head = &self.heads[stripe];
+        let held = head.owner.load(Ordering::Relaxed);
+        if held == me
+            || (held == 0
+                && head
+                    .owner
+                    .compare_exchange(0, me, Ordering::AcqRel, Ordering::Relaxed)
+                    .is_ok())
         {
-            return (stripe, true);
+            return Some((stripe, head));
         }
-        (self.stripes, false)
+        None
     }
 
     /// Counts `mark` in the current bucket unless the window was emptied
@@ -205,11 +205,9 @@ impl TimeWindow {
         if generation < reset {
             return; // late
         }
-        let (stripe, owned) = self.stripe();
-        if owned {
-            self.record_owned(stripe, mark, reset, now);
-        } else {
-            self.record_shared(mark, reset, now);
+        match self.own_stripe() {
+            Some((stripe, head)) => self.record_owned(stripe, head, mark, reset, now),
+            None => self.record_shared(mark, reset, now),
         }
     }
 
@@ -218,8 +216,14 @@ impl TimeWindow {
     /// already carries the right stamp and epoch (nobody else writes it),
     /// so counting is one compare, a load and a store.
     #[inline]
-    fn record_owned(&self, stripe: usize, mark: Mark, reset: u64, now: impl Fn() -> u64) {
-        let head = &self.heads[stripe];
+    fn record_owned(
+        &self,
+        stripe: usize,
+        head: &Head,
+        mark: Mark,
+        reset: u64,
+        now: impl Fn() -> u64,
+    ) {
         let sampled = self.sample_mask != 0 && mark.is_clean();
         let head_ok = head.reset.load(Ordering::Relaxed) == reset;
         let start = head.start.load(Ordering::Relaxed);
