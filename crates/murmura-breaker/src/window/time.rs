@@ -32,7 +32,12 @@
 //! before a reset is never counted after it, even a success recorded without
 //! the reset fence. (Stamps compare modulo 256: a word left unwritten across
 //! exactly a multiple of 256 resets and still inside the window's seconds
-//! could be revived; the generation check proper uses the full generation.)
+//! could be revived; the generation check proper uses the full generation.
+//! On the shared stripe a word whose stamp reads as up to 127 resets newer
+//! is left alone, as another writer's; one really left 129 to 255 resets
+//! ago reads the same way, and a call landing on it in that second is
+//! dropped. Owned words have one writer, so any other stamp is older and
+//! restarts.)
 
 use super::{Mark, Totals};
 use crate::stripe::{Padded, thread_index};
@@ -118,6 +123,17 @@ fn counted(cur: u64, tag: u64, stamp: u64) -> Option<u64> {
             (stamp << STAMP_SHIFT) | (tag << COUNT_BITS) | 1
         },
     )
+}
+
+/// [`counted`] for a word only its owner writes: the owner's loads of the
+/// reset generation never go backwards, so a different stamp is always an
+/// older reset's (however many resets ago, even 128 or more) and restarts.
+#[inline]
+fn counted_by_owner(cur: u64, tag: u64, stamp: u64) -> u64 {
+    match counted(cur, tag, stamp) {
+        Some(next) if cur >> STAMP_SHIFT == stamp => next,
+        _ => (stamp << STAMP_SHIFT) | (tag << COUNT_BITS) | 1,
+    }
 }
 
 /// One more call in a word that already holds the right stamp and epoch.
@@ -264,13 +280,11 @@ impl TimeWindow {
         let e = epoch(now);
         let stamp = reset & STAMP_MASK;
         let calls_at = self.counter_index(stripe, e, 0);
-        let Some(calls) = counted(
+        let calls = counted_by_owner(
             self.words[calls_at].load(Ordering::Relaxed),
             tag_of(e),
             stamp,
-        ) else {
-            return; // a newer reset already wrote here
-        };
+        );
         head.start.store(e * SEC, Ordering::Relaxed);
         // Published after the slot it came from: a reader that sees the
         // new live word sees the old one in its slot.
@@ -288,9 +302,8 @@ impl TimeWindow {
         for (which, set) in [(1, mark.failure), (2, mark.slow)] {
             if set {
                 let word = &self.words[calls_at + which];
-                if let Some(next) = counted(word.load(Ordering::Relaxed), tag_of(e), stamp) {
-                    word.store(next, Ordering::Release);
-                }
+                let next = counted_by_owner(word.load(Ordering::Relaxed), tag_of(e), stamp);
+                word.store(next, Ordering::Release);
             }
         }
     }
@@ -482,6 +495,25 @@ mod tests {
         w.record(OK, 1, || start + 9 * SEC);
         w.record(OK, 2, || start + 9 * SEC); // a later, non-resetting generation
         assert_eq!(w.totals(start + 9 * SEC).calls, 2);
+    }
+
+    #[test]
+    fn an_owned_word_left_many_resets_ago_restarts() {
+        // 200 resets (stamps 200 apart, i.e. -56 mod 256): the stripe's
+        // old word must not be taken for a newer reset's and drop calls.
+        let start = 10 * SEC;
+        let w = TimeWindow::new(4, 1, 1, start, 0);
+        w.record(FAIL, 0, || start);
+        w.reset(start, 200);
+        w.record(FAIL, 200, || start);
+        assert_eq!(
+            w.totals(start),
+            Totals {
+                calls: 1,
+                failures: 1,
+                slow: 0
+            }
+        );
     }
 
     #[test]
