@@ -346,4 +346,31 @@ mod tests {
         assert_eq!(w.exact_totals().failures, 3);
         assert!(!w.is_clean());
     }
+
+    #[test]
+    fn threads_recording_mixed_outcomes_leave_exact_hints() {
+        // Real threads racing on a small ring (many laps, overwrites and
+        // self-evictions): once they are done, the hint counters equal a
+        // scan of the window and the window holds exactly `size` calls.
+        let w = std::sync::Arc::new(CountWindow::new(10));
+        let threads: Vec<_> = (0..4u64)
+            .map(|t| {
+                let w = w.clone();
+                std::thread::spawn(move || {
+                    for i in 0..20_000u64 {
+                        let m = Mark {
+                            failure: (i + t) % 3 == 0,
+                            slow: (i * 7 + t) % 5 == 0,
+                        };
+                        rec(&w, m);
+                    }
+                })
+            })
+            .collect();
+        threads.into_iter().for_each(|t| t.join().expect("thread"));
+        let exact = w.exact_totals();
+        assert_eq!(w.totals(), exact);
+        assert_eq!(exact.calls, 10);
+        assert!(exact.failures + exact.slow > 0);
+    }
 }
