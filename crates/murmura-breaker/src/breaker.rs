@@ -432,7 +432,9 @@ impl<C: Clock> CircuitBreaker<C> {
                 State::Open => {
                     let until = self.aux.open_until.load(Ordering::Acquire);
                     if now < until {
-                        return Err(self.reject(w.state, until - now));
+                        // (A wait of u64::MAX nanoseconds reads one short.)
+                        let retry_after = (until - now).min(NO_RETRY_AFTER - 1);
+                        return Err(self.reject(w.state, retry_after));
                     }
                     self.transition(w, State::HalfOpen, now, false);
                     w = self.load();
@@ -516,7 +518,7 @@ impl<C: Clock> CircuitBreaker<C> {
     }
 
     /// Counts a rejection and tells the listeners; the error itself is
-    /// built by [`rejected`](Self::rejected), out of line.
+    /// built later by [`rejected`](Self::rejected), in the caller.
     #[inline]
     fn reject(&self, state: State, retry_after_nanos: u64) -> Rejection {
         self.rejected.add(1);
