@@ -64,6 +64,19 @@ pub struct CircuitBreaker<C = SystemClock> {
     budget: Option<std::sync::Arc<OpenBudget>>,
 }
 
+/// A rejection on its way to becoming an [`Error::Rejected`]: two whole
+/// words (the state as its code), so that handing it back through memory
+/// reads each word as it was written.
+#[derive(Debug, Clone, Copy)]
+struct Rejection {
+    state: u64,
+    /// Nanoseconds until the next trial, or [`NO_RETRY_AFTER`].
+    retry_after_nanos: u64,
+}
+
+/// The time until the next trial is not known.
+const NO_RETRY_AFTER: u64 = u64::MAX;
+
 /// Per-state values written only by transitions (and half-open trials).
 #[derive(Debug, Default)]
 struct Aux {
@@ -260,7 +273,22 @@ impl<C: Clock> CircuitBreaker<C> {
             self.finish_window(generation, classifier.classify(&result));
             return result.map_err(Error::Inner);
         }
-        let permit = self.try_acquire().map_err(Error::widen)?;
+        self.call_with_permit(classifier, f)
+    }
+
+    /// The rest of [`call_with`](Self::call_with), out of line so that the
+    /// fast lane stays small.
+    #[inline(never)]
+    fn call_with_permit<T, E, K: Classifier<T, E>>(
+        &self,
+        classifier: &K,
+        f: impl FnOnce() -> std::result::Result<T, E>,
+    ) -> Result<T, E> {
+        let ticket = match self.admit() {
+            Ok(ticket) => ticket,
+            Err(r) => return self.rejected_result(r),
+        };
+        let permit = Permit::new(self, ticket);
         let result = f();
         permit.record(classifier.classify(&result));
         result.map_err(Error::Inner)
@@ -270,9 +298,8 @@ impl<C: Clock> CircuitBreaker<C> {
     /// metrics-only) and no call timing needed.
     #[inline]
     fn fast_lane(&self) -> Option<u64> {
-        let w = self.load();
-        (matches!(w.state, State::Closed | State::MetricsOnly) && !self.timed)
-            .then_some(w.generation)
+        let raw = self.word.load(Ordering::Acquire);
+        (Word::admits_freely(raw) && !self.timed).then_some(Word::generation_of(raw))
     }
 
     /// Records the outcome of a fast-lane call: a success that changes
@@ -291,14 +318,23 @@ impl<C: Clock> CircuitBreaker<C> {
 
     #[inline(never)]
     fn finish_slow(&self, generation: u64, outcome: Outcome) {
-        self.finish(
-            Ticket {
-                generation,
-                lane: Lane::Window,
-                started: 0,
-            },
-            outcome,
-        );
+        // `finish` for an untimed window call whose success (if it is one)
+        // the window has already declined to take unfenced.
+        let ticket = Ticket {
+            generation,
+            lane: Lane::Window,
+            started: 0,
+        };
+        if !self.listeners.is_empty() {
+            self.emit_outcome(outcome, ticket, 0);
+        }
+        if outcome != Outcome::Ignored {
+            let mark = Mark {
+                failure: outcome == Outcome::Failure,
+                slow: false,
+            };
+            self.record_fenced(ticket, mark, || self.clock.now_nanos());
+        }
     }
 
     /// Awaits `fut` if the breaker admits it. If the returned future is
@@ -329,7 +365,8 @@ impl<C: Clock> CircuitBreaker<C> {
             self.finish_window(generation, classifier.classify(&result));
             return result.map_err(Error::Inner);
         }
-        let permit = self.try_acquire().map_err(Error::widen)?;
+        let ticket = self.admit().map_err(|r| self.rejected(r))?;
+        let permit = Permit::new(self, ticket);
         let result = fut.await;
         permit.record(classifier.classify(&result));
         result.map_err(Error::Inner)
@@ -341,7 +378,10 @@ impl<C: Clock> CircuitBreaker<C> {
     /// [`Error::Rejected`], with the time until the next trial when known.
     #[inline]
     pub fn try_acquire(&self) -> Result<Permit<&Self, C>> {
-        self.admit().map(|t| Permit::new(self, t))
+        match self.admit() {
+            Ok(t) => Ok(Permit::new(self, t)),
+            Err(r) => Err(self.rejected(r)),
+        }
     }
 
     /// Like [`try_acquire`](Self::try_acquire), for a permit that outlives a borrow.
@@ -351,7 +391,10 @@ impl<C: Clock> CircuitBreaker<C> {
     pub fn try_acquire_owned(
         self: &std::sync::Arc<Self>,
     ) -> Result<Permit<std::sync::Arc<Self>, C>> {
-        self.admit().map(|t| Permit::new(self.clone(), t))
+        match self.admit() {
+            Ok(t) => Ok(Permit::new(self.clone(), t)),
+            Err(r) => Err(self.rejected(r)),
+        }
     }
 
     #[inline]
@@ -364,7 +407,7 @@ impl<C: Clock> CircuitBreaker<C> {
     }
 
     #[inline]
-    fn admit(&self) -> Result<Ticket> {
+    fn admit(&self) -> std::result::Result<Ticket, Rejection> {
         let w = self.load();
         if matches!(w.state, State::Closed | State::MetricsOnly) {
             return Ok(Ticket {
@@ -377,7 +420,7 @@ impl<C: Clock> CircuitBreaker<C> {
     }
 
     #[cold]
-    fn admit_slow(&self, mut w: Word) -> Result<Ticket> {
+    fn admit_slow(&self, mut w: Word) -> std::result::Result<Ticket, Rejection> {
         // Each pass either decides or follows a transition; transitions are
         // finite between two calls, but bound the loop anyway.
         for _ in 0..8 {
@@ -385,11 +428,13 @@ impl<C: Clock> CircuitBreaker<C> {
             let lane = match w.state {
                 State::Closed | State::MetricsOnly => Lane::Window,
                 State::Disabled => Lane::Free,
-                State::ForcedOpen => return Err(self.reject(w.state, None)),
+                State::ForcedOpen => return Err(self.reject(w.state, NO_RETRY_AFTER)),
                 State::Open => {
                     let until = self.aux.open_until.load(Ordering::Acquire);
                     if now < until {
-                        return Err(self.reject(w.state, Some(Duration::from_nanos(until - now))));
+                        // (A wait of u64::MAX nanoseconds reads one short.)
+                        let retry_after = (until - now).min(NO_RETRY_AFTER - 1);
+                        return Err(self.reject(w.state, retry_after));
                     }
                     self.transition(w, State::HalfOpen, now, false);
                     w = self.load();
@@ -406,12 +451,12 @@ impl<C: Clock> CircuitBreaker<C> {
                             w = now_w;
                             continue;
                         }
-                        return Err(self.reject(w.state, None));
+                        return Err(self.reject(w.state, NO_RETRY_AFTER));
                     }
                 },
                 State::RampingUp => {
                     let Some(ramp) = self.config.ramp_up else {
-                        return Err(self.reject(w.state, None));
+                        return Err(self.reject(w.state, NO_RETRY_AFTER));
                     };
                     let start = self.aux.ramp_start.load(Ordering::Acquire);
                     let elapsed = now.saturating_sub(start);
@@ -427,7 +472,7 @@ impl<C: Clock> CircuitBreaker<C> {
                         (initial + (10_000.0 - initial) * elapsed as f64 / total as f64) as u64;
                     let n = self.aux.ramp_calls.fetch_add(1, Ordering::AcqRel);
                     if (n + 1) * share / 10_000 == n * share / 10_000 {
-                        return Err(self.reject(w.state, None));
+                        return Err(self.reject(w.state, NO_RETRY_AFTER));
                     }
                     Lane::Window
                 }
@@ -438,7 +483,7 @@ impl<C: Clock> CircuitBreaker<C> {
                 started: if self.timed { now } else { 0 },
             });
         }
-        Err(self.reject(w.state, None))
+        Err(self.reject(w.state, NO_RETRY_AFTER))
     }
 
     fn half_open_expired(&self, now: u64) -> bool {
@@ -472,17 +517,42 @@ impl<C: Clock> CircuitBreaker<C> {
         }
     }
 
-    #[cold]
-    fn reject(&self, state: State, retry_after: Option<Duration>) -> Error {
+    /// Counts a rejection and tells the listeners; the error itself is
+    /// built later by [`rejected`](Self::rejected), in the caller.
+    #[inline]
+    fn reject(&self, state: State, retry_after_nanos: u64) -> Rejection {
         self.rejected.add(1);
+        if !self.listeners.is_empty() {
+            self.emit_rejected(state);
+        }
+        Rejection {
+            state: state.code(),
+            retry_after_nanos,
+        }
+    }
+
+    #[cold]
+    fn emit_rejected(&self, state: State) {
         self.listeners.emit(|| Event::Rejected {
             name: self.name.clone(),
             state,
         });
+    }
+
+    /// The result of a rejected call, built where the caller returns it.
+    #[inline(never)]
+    fn rejected_result<T, E>(&self, r: Rejection) -> Result<T, E> {
+        Err(self.rejected(r))
+    }
+
+    /// The error for a rejection (for any operation error type).
+    #[inline]
+    fn rejected<E>(&self, r: Rejection) -> Error<E> {
         Error::Rejected {
             name: self.name.clone(),
-            state,
-            retry_after,
+            state: State::from_code(r.state),
+            retry_after: (r.retry_after_nanos != NO_RETRY_AFTER)
+                .then(|| Duration::from_nanos(r.retry_after_nanos)),
         }
     }
 
@@ -528,7 +598,7 @@ impl<C: Clock> CircuitBreaker<C> {
                 };
                 if !(mark.is_clean() && self.window.record_clean_unfenced(ticket.generation, clock))
                 {
-                    self.record_fenced(ticket, mark, clock());
+                    self.record_fenced(ticket, mark, clock);
                 }
             }
         }
@@ -557,15 +627,23 @@ impl<C: Clock> CircuitBreaker<C> {
     /// is either recorded before the reset (and wiped) or sees the new
     /// generation and is dropped as late. (Clean successes on a time window
     /// skip the fence: its counters carry the reset's generation instead.)
+    /// The clock is read at most once, and only if the window or a
+    /// decision needs it (a count window recording a success does not).
     #[cold]
-    fn record_fenced(&self, ticket: Ticket, mark: Mark, now: u64) {
+    fn record_fenced(&self, ticket: Ticket, mark: Mark, clock: impl Fn() -> u64) {
+        let read = std::cell::Cell::new(None);
+        let now = || {
+            let t = read.get().unwrap_or_else(&clock);
+            read.set(Some(t));
+            t
+        };
         let fence = &self.fences[thread_index() & (self.fences.len() - 1)];
         fence.fetch_add(1, Ordering::AcqRel);
         let w = Word::unpack(self.word.load(Ordering::Acquire));
         let trips = if w.generation != ticket.generation || !w.state.records_window() {
             false // late: the window it belonged to is gone
         } else {
-            self.window.record(mark, w.generation, || now);
+            self.window.record(mark, w.generation, now);
             !mark.is_clean()
                 && w.state != State::MetricsOnly
                 && self.window.trips(self.window.totals(now), &self.config)
@@ -575,7 +653,7 @@ impl<C: Clock> CircuitBreaker<C> {
         };
         fence.fetch_sub(1, Ordering::AcqRel);
         if trips {
-            self.transition(w, State::Open, now, false);
+            self.transition(w, State::Open, now(), false);
         }
     }
 
@@ -769,7 +847,7 @@ impl<C: Clock> CircuitBreaker<C> {
     pub fn metrics(&self) -> Metrics {
         let now = self.clock.now_nanos();
         let w = self.load();
-        let t = self.window.exact_totals(now);
+        let t = self.window.exact_totals(|| now);
         let enough = t.calls > 0 && t.calls >= u64::from(self.config.minimum_calls);
         let rate = |n: u64| enough.then(|| (n as f64 * 100.0 / t.calls as f64) as f32);
         let trials = Trials::unpack(self.aux.half_open.load(Ordering::Acquire));
@@ -794,7 +872,7 @@ impl<C: Clock> CircuitBreaker<C> {
     #[cfg(all(test, loom))]
     pub(crate) fn window_consistent(&self) -> bool {
         let now = self.clock.now_nanos();
-        self.window.totals(now) == self.window.exact_totals(now)
+        self.window.totals(|| now) == self.window.exact_totals(|| now)
     }
 
     /// Time until an open breaker admits its first trial (zero if it would now).

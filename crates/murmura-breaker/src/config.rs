@@ -9,6 +9,13 @@ use std::time::Duration;
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum WindowKind {
     /// The last `size` calls; older outcomes are evicted.
+    ///
+    /// Calls are numbered in the order they take a slot (one shared
+    /// counter), and the window is exactly the last `size` numbers: with
+    /// several threads, the last `size` calls in that order. While the
+    /// window is full of successes a success takes no slot (it would evict
+    /// a success and change nothing). Memory: one 8-byte slot per call,
+    /// the ring rounded up to a power of two.
     Count {
         /// Number of calls kept.
         size: u32,

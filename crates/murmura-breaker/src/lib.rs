@@ -53,7 +53,7 @@
 //! calling thread writes (no locked instruction) plus a clock read (every
 //! call, or one in [`ConfigBuilder::clock_sample_every`]; a [`CoarseClock`]
 //! makes that read one atomic load). A count window that holds failures
-//! moves one shared ring cursor per call.
+//! moves one shared cursor per call, and a success writes nothing else.
 //! Failures, slow calls and transitions take slower paths; a transition that
 //! empties the window fences out outcomes of the old generation so that a
 //! late outcome is never counted against the new state.

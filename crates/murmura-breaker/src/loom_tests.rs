@@ -5,9 +5,10 @@
 //! threads' indices are reused, so loom threads get distinct stripes (fences,
 //! counters, time-window stripes) and the same ones in every execution loom
 //! explores (indices that grew from one execution to the next made loom's
-//! replay nondeterministic and its checks fail spuriously). The time
-//! window's owned stripes (plain stores) are not modelled: see
-//! `TimeWindow::stripe`.
+//! replay nondeterministic and its checks fail spuriously). Each loom
+//! execution numbers its threads afresh, so the time window's owned stripes
+//! (one writer, plain loads and stores) are modelled too, against readers,
+//! bucket moves, resets and the shared compare-and-swap stripe.
 
 use crate::{CircuitBreaker, Config, Outcome, State, WindowKind};
 use loom::sync::Arc;
@@ -394,6 +395,145 @@ fn loom_threads_get_distinct_deterministic_indices() {
             .join()
             .expect("thread");
         assert_ne!(a, b);
-        assert!(a < 2 && b < 2, "indices of ended threads are reused");
+        assert!(a < 2 && b < 2, "each execution numbers its threads afresh");
+    });
+}
+
+// ---- windows, driven directly ----
+
+use crate::window::{CountWindow, Mark, TimeWindow, Totals};
+
+const OK: Mark = Mark {
+    failure: false,
+    slow: false,
+};
+const FAIL: Mark = Mark {
+    failure: true,
+    slow: false,
+};
+const SEC: u64 = 1_000_000_000;
+
+#[test]
+fn loom_count_window_mixed_outcomes_keep_hints_exact() {
+    loom::model(|| {
+        // A failure at position 0; then one thread fails once while
+        // another succeeds twice. Whichever positions they get, the window
+        // is positions 2 and 3, and every evicted failure left the hints
+        // exactly once (by its evictor, or by itself if its evictor came
+        // before it was written).
+        let w = Arc::new(CountWindow::new(2));
+        w.record(FAIL);
+        let failing = {
+            let w = w.clone();
+            loom::thread::spawn(move || w.record(FAIL))
+        };
+        w.record(OK);
+        w.record(OK);
+        failing.join().expect("thread");
+        let exact = w.exact_totals();
+        assert_eq!(w.totals(), exact, "hints equal the ring");
+        assert_eq!(exact.calls, 2);
+        assert!(exact.failures <= 1, "position 0 was evicted");
+    });
+}
+
+#[test]
+fn loom_count_window_two_failures_over_one_slot() {
+    loom::model(|| {
+        // Ring of 2 slots for a window of 2: positions 1 and 3 share a
+        // slot, so a late writer can find a newer mark in it or write over
+        // one whose evictor has not looked yet.
+        let w = Arc::new(CountWindow::new(2));
+        w.record(OK);
+        let other = {
+            let w = w.clone();
+            loom::thread::spawn(move || {
+                w.record(FAIL);
+                w.record(OK);
+            })
+        };
+        w.record(FAIL);
+        other.join().expect("thread");
+        let exact = w.exact_totals();
+        assert_eq!(w.totals(), exact, "hints equal the ring");
+        assert_eq!(exact.calls, 2);
+        // Positions 2 and 3 hold exactly one failure: either the main
+        // thread's, or the other thread's followed by its success.
+        assert_eq!(exact.failures, 1);
+    });
+}
+
+#[test]
+fn loom_time_window_reader_sees_an_owner_move_buckets_once() {
+    loom::model(|| {
+        // The owner's live word moves from second 100 to 101 while another
+        // thread sums the window: each call is counted once, never twice.
+        let w = Arc::new(TimeWindow::new(10, 2, 1, 100 * SEC, 0));
+        w.record(OK, 0, || 100 * SEC);
+        w.record(OK, 0, || 100 * SEC);
+        let reader = {
+            let w = w.clone();
+            loom::thread::spawn(move || w.totals(101 * SEC).calls)
+        };
+        w.record(OK, 0, || 101 * SEC);
+        let seen = reader.join().expect("thread");
+        // Before the call, or after it: 2 or 3 (the old second's 2 calls
+        // both live and back in their slot would read as 4 or 5).
+        assert!((2..=3).contains(&seen), "saw {seen}");
+        assert_eq!(w.totals(101 * SEC).calls, 3);
+    });
+}
+
+#[test]
+fn loom_time_window_owned_stripes_count_every_call() {
+    loom::model(|| {
+        // Two threads, each on a stripe it owns (plain stores), one of
+        // them failing; the main thread reads meanwhile.
+        let w = Arc::new(TimeWindow::new(10, 2, 1, 100 * SEC, 0));
+        let threads: Vec<_> = [OK, FAIL]
+            .into_iter()
+            .map(|m| {
+                let w = w.clone();
+                loom::thread::spawn(move || w.record(m, 0, || 100 * SEC))
+            })
+            .collect();
+        let t = w.totals(100 * SEC);
+        assert!(t.calls <= 2 && t.failures <= 1);
+        for t in threads {
+            t.join().expect("thread");
+        }
+        assert_eq!(
+            w.totals(100 * SEC),
+            Totals {
+                calls: 2,
+                failures: 1,
+                slow: 0
+            }
+        );
+    });
+}
+
+#[test]
+fn loom_time_window_owner_racing_a_reset() {
+    loom::model(|| {
+        // An owner's head was filled under reset 0; a reset to generation 2
+        // races its next two calls (generation 0, then 2). The late one is
+        // never counted after the reset; the new one is, once the owner's
+        // head has caught up with the reset.
+        let w = Arc::new(TimeWindow::new(10, 2, 1, 100 * SEC, 0));
+        w.record(OK, 0, || 100 * SEC);
+        let resetter = {
+            let w = w.clone();
+            loom::thread::spawn(move || w.reset(100 * SEC, 2))
+        };
+        w.record(OK, 0, || 100 * SEC);
+        resetter.join().expect("thread");
+        assert_eq!(
+            w.totals(100 * SEC),
+            Totals::default(),
+            "generation 0 is gone"
+        );
+        w.record(OK, 2, || 100 * SEC);
+        assert_eq!(w.totals(100 * SEC).calls, 1);
     });
 }

@@ -31,7 +31,8 @@ impl State {
         State::ForcedOpen,
     ];
 
-    pub(crate) fn code(self) -> u64 {
+    #[inline]
+    pub(crate) const fn code(self) -> u64 {
         self as u64
     }
 
@@ -73,6 +74,19 @@ impl Word {
         }
     }
 
+    /// Whether a packed word is closed or metrics-only (without decoding it).
+    #[inline]
+    pub(crate) fn admits_freely(raw: u64) -> bool {
+        let code = raw & STATE_MASK;
+        code == State::Closed.code() || code == State::MetricsOnly.code()
+    }
+
+    /// The generation of a packed word.
+    #[inline]
+    pub(crate) fn generation_of(raw: u64) -> u64 {
+        raw >> STATE_BITS
+    }
+
     pub(crate) fn next(self, state: State) -> Word {
         Word {
             state,
@@ -94,6 +108,11 @@ mod tests {
             };
             assert_eq!(Word::unpack(w.pack()), w);
             assert_eq!(w.next(State::Open).generation, w.generation + 1);
+            assert_eq!(Word::generation_of(w.pack()), w.generation);
+            assert_eq!(
+                Word::admits_freely(w.pack()),
+                matches!(s, State::Closed | State::MetricsOnly)
+            );
         }
     }
 }

@@ -107,10 +107,11 @@ impl Window {
         }
     }
 
-    pub(crate) fn totals(&self, now_nanos: u64) -> Totals {
+    /// The O(1) totals; `now` gives nanoseconds if the window needs them.
+    pub(crate) fn totals(&self, now: impl Fn() -> u64) -> Totals {
         match self {
             Window::Count(w) => w.totals(),
-            Window::Time(w) => w.totals(now_nanos),
+            Window::Time(w) => w.totals(now()),
             Window::Consecutive { run, .. } => {
                 let r = run.load(Ordering::Acquire);
                 Totals {
@@ -140,10 +141,10 @@ impl Window {
 
     /// The totals a trip decision should be confirmed with (exact where the
     /// cheap totals are only a hint).
-    pub(crate) fn exact_totals(&self, now_nanos: u64) -> Totals {
+    pub(crate) fn exact_totals(&self, now: impl Fn() -> u64) -> Totals {
         match self {
             Window::Count(w) => w.exact_totals(),
-            _ => self.totals(now_nanos),
+            _ => self.totals(now),
         }
     }
 

@@ -17,16 +17,30 @@
 //! thread started later, so a program that keeps starting threads keeps
 //! reusing the same stripes.
 //!
+//! An owner keeps the calls counter of the bucket it writes now (its head
+//! bucket) in the stripe's header line, next to the bucket's start and the
+//! reset generation it was filled under: while the reset is the same and
+//! the clock is inside that bucket, a call is two compares, a load and a
+//! store on that one line. Moving to another bucket first stores the live
+//! counter back into its slot, then starts the new one; readers read the
+//! live counter first (acquire) and skip a slot holding the same bucket, so
+//! a move seen halfway neither loses nor double-counts the calls.
+//!
 //! Late outcomes: a writer first loads the reset generation and drops an
 //! outcome admitted before it; if a reset lands after that check, the word
 //! it writes carries the old stamp and readers ignore it. So an outcome from
 //! before a reset is never counted after it, even a success recorded without
 //! the reset fence. (Stamps compare modulo 256: a word left unwritten across
 //! exactly a multiple of 256 resets and still inside the window's seconds
-//! could be revived; the generation check proper uses the full generation.)
+//! could be revived; the generation check proper uses the full generation.
+//! On the shared stripe a word whose stamp reads as up to 127 resets newer
+//! is left alone, as another writer's; one really left 129 to 255 resets
+//! ago reads the same way, and a call landing on it in that second is
+//! dropped. Owned words have one writer, so any other stamp is older and
+//! restarts.)
 
 use super::{Mark, Totals};
-use crate::stripe::thread_index;
+use crate::stripe::{Padded, thread_index};
 use murmura_core::sync::atomic::{AtomicU64, Ordering};
 
 const COUNT_BITS: u32 = 32;
@@ -36,6 +50,10 @@ const STAMP_SHIFT: u32 = 56;
 const STAMP_MASK: u64 = 0xFF;
 /// Words per cache-line pair: stripes are this far apart at least.
 const LINE_WORDS: usize = 16;
+
+/// A head that matches no reset generation (set before the first write).
+const NO_HEAD: u64 = u64::MAX;
+const SEC: u64 = 1_000_000_000;
 
 #[derive(Debug)]
 pub(crate) struct TimeWindow {
@@ -47,15 +65,30 @@ pub(crate) struct TimeWindow {
     sample_mask: u64,
     /// Owned stripes; stripe number `stripes` is the shared one.
     stripes: usize,
-    /// Words of one stripe: 3 per bucket, the stripe's cached epoch, its owner.
+    /// Words of one stripe: 3 per bucket, padded to whole cache-line pairs.
     stride: usize,
+    /// Per stripe (the shared one last): its owner and the owner's head.
+    heads: Box<[Padded<Head>]>,
     /// Generation of the breaker when the window was last emptied.
     reset_generation: AtomicU64,
     words: Box<[AtomicU64]>,
 }
 
+/// A stripe's owner (thread index + 1, or 0) and the bucket its owner
+/// writes now: the reset generation it was filled under, the bucket's start
+/// (nanos) and its live calls word (0 before the first call). The shared
+/// stripe keeps its cached epoch instead.
+#[derive(Debug)]
+struct Head {
+    owner: AtomicU64,
+    reset: AtomicU64,
+    start: AtomicU64,
+    live: AtomicU64,
+    cached_epoch: AtomicU64,
+}
+
 fn epoch(nanos: u64) -> u64 {
-    nanos / 1_000_000_000
+    nanos / SEC
 }
 
 fn tag_of(epoch: u64) -> u64 {
@@ -85,11 +118,28 @@ fn counted(cur: u64, tag: u64, stamp: u64) -> Option<u64> {
     // (saturating; 2^32 calls a second on one stripe is not reachable).
     Some(
         if held == tag || (held.wrapping_sub(tag) & TAG_MASK) < (1 << 23) {
-            cur + u64::from(cur & COUNT_MASK != COUNT_MASK)
+            plus_one(cur)
         } else {
             (stamp << STAMP_SHIFT) | (tag << COUNT_BITS) | 1
         },
     )
+}
+
+/// [`counted`] for a word only its owner writes: the owner's loads of the
+/// reset generation never go backwards, so a different stamp is always an
+/// older reset's (however many resets ago, even 128 or more) and restarts.
+#[inline]
+fn counted_by_owner(cur: u64, tag: u64, stamp: u64) -> u64 {
+    match counted(cur, tag, stamp) {
+        Some(next) if cur >> STAMP_SHIFT == stamp => next,
+        _ => (stamp << STAMP_SHIFT) | (tag << COUNT_BITS) | 1,
+    }
+}
+
+/// One more call in a word that already holds the right stamp and epoch.
+#[inline]
+fn plus_one(cur: u64) -> u64 {
+    cur + u64::from(cur & COUNT_MASK != COUNT_MASK)
 }
 
 impl TimeWindow {
@@ -101,13 +151,24 @@ impl TimeWindow {
         generation: u64,
     ) -> Self {
         let buckets = (seconds as usize).next_power_of_two();
-        let stride = (3 * buckets + 2).next_multiple_of(LINE_WORDS) + LINE_WORDS;
+        let stride = (3 * buckets).next_multiple_of(LINE_WORDS) + LINE_WORDS;
         let w = Self {
             seconds: u64::from(seconds),
             buckets: buckets as u64,
             sample_mask: u64::from(sample_every.max(1).next_power_of_two()) - 1,
             stripes,
             stride,
+            heads: (0..=stripes)
+                .map(|_| {
+                    Padded(Head {
+                        owner: AtomicU64::new(0),
+                        reset: AtomicU64::new(NO_HEAD),
+                        start: AtomicU64::new(0),
+                        live: AtomicU64::new(0),
+                        cached_epoch: AtomicU64::new(0),
+                    })
+                })
+                .collect(),
             reset_generation: AtomicU64::new(generation),
             words: (0..stride * (stripes + 1))
                 .map(|_| AtomicU64::new(0))
@@ -117,49 +178,39 @@ impl TimeWindow {
         w
     }
 
-    fn counter(&self, stripe: usize, epoch: u64, which: usize) -> &AtomicU64 {
-        let slot = (epoch & (self.buckets - 1)) as usize;
-        &self.words[stripe * self.stride + slot * 3 + which]
-    }
-
-    fn cached_epoch(&self, stripe: usize) -> &AtomicU64 {
-        &self.words[stripe * self.stride + 3 * self.buckets as usize]
-    }
-
-    fn owner(&self, stripe: usize) -> &AtomicU64 {
-        &self.words[stripe * self.stride + 3 * self.buckets as usize + 1]
-    }
-
-    /// The calling thread's stripe and whether it owns it. Under loom every
-    /// writer takes the shared stripe: a thread index passes from an ended
-    /// thread to a new one through a std mutex (a static, which loom cannot
-    /// model), so loom would see the new owner's plain load race the old
-    /// owner's store. The models check the compare-and-swap protocol and the
-    /// stamps; the owned path rests on one writer per stripe at a time.
+    /// Index of counter `which` (0 calls, 1 failed, 2 slow) of `epoch`'s
+    /// bucket in stripe `stripe`.
     #[inline]
-    fn stripe(&self) -> (usize, bool) {
-        if cfg!(loom) {
-            return (self.stripes, false);
-        }
+    fn counter_index(&self, stripe: usize, epoch: u64, which: usize) -> usize {
+        let slot = (epoch & (self.buckets - 1)) as usize;
+        stripe * self.stride + slot * 3 + which
+    }
+
+    /// The calling thread's own stripe (its number and head), or `None`
+    /// if it must use the shared one. Under loom too (see `crate::stripe`):
+    /// a thread index passes from an ended thread to a new one only
+    /// through a mutex, so the new owner's plain loads see the old owner's
+    /// stores.
+    #[inline]
+    fn own_stripe(&self) -> Option<(usize, &Head)> {
         let index = thread_index();
         if index == crate::stripe::NO_INDEX {
-            return (self.stripes, false);
+            return None;
         }
         let me = index as u64 + 1;
         let stripe = index & (self.stripes - 1);
-        let owner = self.owner(stripe);
-        let held = owner.load(Ordering::Relaxed);
-        if held == me {
-            return (stripe, true);
-        }
-        if held == 0
-            && owner
-                .compare_exchange(0, me, Ordering::AcqRel, Ordering::Relaxed)
-                .is_ok()
+        let head = &self.heads[stripe];
+        let held = head.owner.load(Ordering::Relaxed);
+        if held == me
+            || (held == 0
+                && head
+                    .owner
+                    .compare_exchange(0, me, Ordering::AcqRel, Ordering::Relaxed)
+                    .is_ok())
         {
-            return (stripe, true);
+            return Some((stripe, head));
         }
-        (self.stripes, false)
+        None
     }
 
     /// Counts `mark` in the current bucket unless the window was emptied
@@ -170,28 +221,118 @@ impl TimeWindow {
         if generation < reset {
             return; // late
         }
-        let stamp = reset & STAMP_MASK;
-        let (stripe, owned) = self.stripe();
+        match self.own_stripe() {
+            Some((stripe, head)) => self.record_owned(stripe, head, mark, reset, now),
+            None => self.record_shared(mark, reset, now),
+        }
+    }
+
+    /// The owner's path: while the stripe's head still names the current
+    /// reset and the clock is inside the head's bucket, the live word
+    /// already carries the right stamp and epoch (nobody else writes it),
+    /// so counting is one compare, a load and a store.
+    #[inline]
+    fn record_owned(
+        &self,
+        stripe: usize,
+        head: &Head,
+        mark: Mark,
+        reset: u64,
+        now: impl Fn() -> u64,
+    ) {
         let sampled = self.sample_mask != 0 && mark.is_clean();
+        let head_ok = head.reset.load(Ordering::Relaxed) == reset;
+        let start = head.start.load(Ordering::Relaxed);
+        let t = if sampled { start } else { now() };
+        if !(head_ok && t.wrapping_sub(start) < SEC) {
+            return self.record_owned_new_bucket(stripe, mark, reset, now());
+        }
+        let calls = plus_one(head.live.load(Ordering::Relaxed));
+        head.live.store(calls, Ordering::Release);
+        if !mark.is_clean() {
+            let e = epoch(start);
+            self.count_marks(
+                self.counter_index(stripe, e, 0),
+                mark,
+                e,
+                reset & STAMP_MASK,
+            );
+        }
+        if sampled && calls & self.sample_mask == 0 && now().wrapping_sub(start) >= SEC {
+            // Every 2^k-th call of a bucket looks at the clock: once it has
+            // left the bucket, the next call starts the new one.
+            head.reset.store(NO_HEAD, Ordering::Relaxed);
+        }
+    }
+
+    /// The owner's path when the head is stale: put the live word back in
+    /// its slot, then count the call in the current bucket's and make that
+    /// the head.
+    #[cold]
+    #[inline(never)]
+    fn record_owned_new_bucket(&self, stripe: usize, mark: Mark, reset: u64, now: u64) {
+        let head = &self.heads[stripe];
+        let live = head.live.load(Ordering::Relaxed);
+        if live & COUNT_MASK != 0 {
+            let at = self.counter_index(stripe, (live >> COUNT_BITS) & TAG_MASK, 0);
+            self.words[at].store(live, Ordering::Release);
+        }
+        let e = epoch(now);
+        let stamp = reset & STAMP_MASK;
+        let calls_at = self.counter_index(stripe, e, 0);
+        let calls = counted_by_owner(
+            self.words[calls_at].load(Ordering::Relaxed),
+            tag_of(e),
+            stamp,
+        );
+        head.start.store(e * SEC, Ordering::Relaxed);
+        // Published after the slot it came from: a reader that sees the
+        // new live word sees the old one in its slot.
+        head.live.store(calls, Ordering::Release);
+        head.reset.store(reset, Ordering::Relaxed);
+        if !mark.is_clean() {
+            self.count_marks(calls_at, mark, e, stamp);
+        }
+    }
+
+    /// Counts a failure and/or a slow call next to the (owned) calls word
+    /// at `calls_at`, of epoch `e`.
+    #[cold]
+    fn count_marks(&self, calls_at: usize, mark: Mark, e: u64, stamp: u64) {
+        for (which, set) in [(1, mark.failure), (2, mark.slow)] {
+            if set {
+                let word = &self.words[calls_at + which];
+                let next = counted_by_owner(word.load(Ordering::Relaxed), tag_of(e), stamp);
+                word.store(next, Ordering::Release);
+            }
+        }
+    }
+
+    /// Threads without a stripe of their own share one, written with
+    /// compare-and-swap; successes there count in its cached epoch when
+    /// the clock is sampled.
+    #[inline(never)]
+    fn record_shared(&self, mark: Mark, reset: u64, now: impl Fn() -> u64) {
+        let stripe = self.stripes;
+        let stamp = reset & STAMP_MASK;
+        let sampled = self.sample_mask != 0 && mark.is_clean();
+        let cached = &self.heads[stripe].cached_epoch;
         let e = if sampled {
-            self.cached_epoch(stripe).load(Ordering::Relaxed)
+            cached.load(Ordering::Relaxed)
         } else {
             let e = epoch(now());
             if self.sample_mask != 0 {
-                self.remember(stripe, e);
+                remember(cached, e);
             }
             e
         };
         let tag = tag_of(e);
-        let bump = |which: usize| {
-            let word = self.counter(stripe, e, which);
-            if owned {
-                let next = counted(word.load(Ordering::Relaxed), tag, stamp)?;
-                word.store(next, Ordering::Release);
-                Some(next & COUNT_MASK)
-            } else {
-                bump_shared(word, tag, stamp)
-            }
+        let bump = |which| {
+            bump_shared(
+                &self.words[self.counter_index(stripe, e, which)],
+                tag,
+                stamp,
+            )
         };
         let Some(calls) = bump(0) else {
             return; // a newer reset already wrote here
@@ -203,32 +344,37 @@ impl TimeWindow {
             bump(2);
         }
         if sampled && calls & self.sample_mask == 0 {
-            self.remember(stripe, epoch(now()));
-        }
-    }
-
-    fn remember(&self, stripe: usize, e: u64) {
-        let cached = self.cached_epoch(stripe);
-        if cached.load(Ordering::Relaxed) < e {
-            cached.store(e, Ordering::Relaxed);
+            remember(cached, epoch(now()));
         }
     }
 
     pub(crate) fn totals(&self, now_nanos: u64) -> Totals {
         let e = epoch(now_nanos);
         let stamp = self.reset_generation.load(Ordering::Acquire) & STAMP_MASK;
+        let counts = |w: u64| {
+            if w >> STAMP_SHIFT == stamp && age(e, (w >> COUNT_BITS) & TAG_MASK) < self.seconds {
+                w & COUNT_MASK
+            } else {
+                0
+            }
+        };
         let mut sums = [0u64; 3];
         for stripe in 0..=self.stripes {
-            for slot in 0..self.buckets as usize {
-                for (which, sum) in sums.iter_mut().enumerate() {
-                    let w =
-                        self.words[stripe * self.stride + slot * 3 + which].load(Ordering::Acquire);
-                    if w >> STAMP_SHIFT == stamp
-                        && age(e, (w >> COUNT_BITS) & TAG_MASK) < self.seconds
-                    {
-                        *sum += w & COUNT_MASK;
-                    }
+            // The live word first: its bucket's slot may hold an older copy.
+            let live = if stripe < self.stripes {
+                self.heads[stripe].live.load(Ordering::Acquire)
+            } else {
+                0
+            };
+            sums[0] += counts(live);
+            for slot in 0..self.buckets {
+                let at = self.counter_index(stripe, slot, 0);
+                let calls = self.words[at].load(Ordering::Acquire);
+                if live & COUNT_MASK == 0 || calls >> COUNT_BITS != live >> COUNT_BITS {
+                    sums[0] += counts(calls);
                 }
+                sums[1] += counts(self.words[at + 1].load(Ordering::Acquire));
+                sums[2] += counts(self.words[at + 2].load(Ordering::Acquire));
             }
         }
         Totals {
@@ -239,13 +385,19 @@ impl TimeWindow {
     }
 
     /// Empties the window for a breaker now at `generation`: outcomes of
-    /// older generations are dropped, words stamped before are ignored.
+    /// older generations are dropped, words stamped before are ignored
+    /// (and owners' heads, filled under an older generation, go stale).
     pub(crate) fn reset(&self, now_nanos: u64, generation: u64) {
         self.reset_generation.swap(generation, Ordering::AcqRel);
-        let e = epoch(now_nanos);
-        for stripe in 0..=self.stripes {
-            self.cached_epoch(stripe).store(e, Ordering::Relaxed);
-        }
+        self.heads[self.stripes]
+            .cached_epoch
+            .store(epoch(now_nanos), Ordering::Relaxed);
+    }
+}
+
+fn remember(cached: &AtomicU64, e: u64) {
+    if cached.load(Ordering::Relaxed) < e {
+        cached.store(e, Ordering::Relaxed);
     }
 }
 
@@ -307,30 +459,89 @@ mod tests {
     }
 
     #[test]
-    fn sampled_clock_counts_successes_in_the_cached_second() {
+    fn sampled_clock_counts_successes_in_the_head_bucket_until_a_sample() {
         let start = 50 * SEC;
         let w = TimeWindow::new(5, 1, 4, start, 0);
-        for _ in 0..3 {
-            w.record(OK, 0, || start + 2 * SEC);
-        }
-        // Not yet sampled: counted in the creation second, still in the window.
-        assert_eq!(w.totals(start + 2 * SEC).calls, 3);
-        w.record(OK, 0, || start + 2 * SEC); // 4th call samples the clock
+        // A stripe's first call reads the clock and makes its bucket the head.
         w.record(OK, 0, || start + 2 * SEC);
+        // The clock moves on unread: successes 2..=4 count in the head's
+        // second; the 4th samples the clock and retires the head.
+        for _ in 0..3 {
+            w.record(OK, 0, || start + 3 * SEC + SEC / 2);
+        }
+        w.record(OK, 0, || start + 3 * SEC + SEC / 2); // counted in second 53
+        assert_eq!(w.totals(start + 6 * SEC + SEC / 2).calls, 5);
         assert_eq!(
-            w.totals(start + 5 * SEC).calls,
+            w.totals(start + 7 * SEC).calls,
             1,
-            "only the post-sample call remains"
+            "second 52 left the 5 s window; the post-sample call remains"
         );
-        w.reset(start + 5 * SEC, 1);
-        assert_eq!(w.totals(start + 5 * SEC), Totals::default());
+        // A failure always reads the clock.
+        w.record(FAIL, 0, || start + 9 * SEC);
+        assert_eq!(
+            w.totals(start + 9 * SEC),
+            Totals {
+                calls: 1,
+                failures: 1,
+                slow: 0
+            }
+        );
+        w.reset(start + 9 * SEC, 1);
+        assert_eq!(w.totals(start + 9 * SEC), Totals::default());
         // An outcome of generation 0 arriving after the reset is late.
-        w.record(OK, 0, || start + 5 * SEC);
-        w.record(FAIL, 0, || start + 5 * SEC);
-        assert_eq!(w.totals(start + 5 * SEC), Totals::default());
-        w.record(OK, 1, || start + 5 * SEC);
-        w.record(OK, 2, || start + 5 * SEC); // a later, non-resetting generation
-        assert_eq!(w.totals(start + 5 * SEC).calls, 2);
+        w.record(OK, 0, || start + 9 * SEC);
+        w.record(FAIL, 0, || start + 9 * SEC);
+        assert_eq!(w.totals(start + 9 * SEC), Totals::default());
+        w.record(OK, 1, || start + 9 * SEC);
+        w.record(OK, 2, || start + 9 * SEC); // a later, non-resetting generation
+        assert_eq!(w.totals(start + 9 * SEC).calls, 2);
+    }
+
+    #[test]
+    fn an_owned_word_left_many_resets_ago_restarts() {
+        // 200 resets (stamps 200 apart, i.e. -56 mod 256): the stripe's
+        // old word must not be taken for a newer reset's and drop calls.
+        let start = 10 * SEC;
+        let w = TimeWindow::new(4, 1, 1, start, 0);
+        w.record(FAIL, 0, || start);
+        w.reset(start, 200);
+        w.record(FAIL, 200, || start);
+        assert_eq!(
+            w.totals(start),
+            Totals {
+                calls: 1,
+                failures: 1,
+                slow: 0
+            }
+        );
+    }
+
+    #[test]
+    fn head_follows_the_clock_across_buckets_and_backwards() {
+        let start = 10 * SEC;
+        let w = TimeWindow::new(4, 1, 1, start, 0);
+        w.record(OK, 0, || start);
+        w.record(FAIL, 0, || start + SEC - 1); // same bucket, via the head
+        w.record(OK, 0, || start + SEC); // next bucket
+        w.record(OK, 0, || start + SEC / 2); // the clock stepped back a bucket
+        assert_eq!(
+            w.totals(start + SEC),
+            Totals {
+                calls: 4,
+                failures: 1,
+                slow: 0
+            }
+        );
+        // Four buckets later the first second (with the failure) is gone.
+        w.record(OK, 0, || start + 4 * SEC);
+        assert_eq!(
+            w.totals(start + 4 * SEC),
+            Totals {
+                calls: 2,
+                failures: 0,
+                slow: 0
+            }
+        );
     }
 }
 
