@@ -19,12 +19,14 @@ def median(root, group, row):
     return None
 
 HAPPY = ["floor/direct", "floor/atomic_load", "floor/fetch_add", "murmura/count100",
-         "murmura/consecutive", "murmura/time10s", "murmura/time10s_sample16",
+         "murmura/consecutive", "murmura/time10s", "murmura/time10s_SystemClock",
+         "murmura/time10s_sample16",
          "murmura/time10s_coarse", "recloser/count100", "failsafe/time10s",
          "failsafe/consecutive"]
 PAIRS = [("murmura/count100", "recloser/count100"),
          ("murmura/consecutive", "failsafe/consecutive"),
          ("murmura/time10s", "failsafe/time10s"),
+         ("murmura/time10s_SystemClock", "failsafe/time10s"),
          ("murmura/time10s_sample16", "failsafe/time10s"),
          ("murmura/time10s_coarse", "failsafe/time10s")]
 PEERS = ["recloser/count100", "failsafe/time10s", "failsafe/consecutive"]
@@ -63,12 +65,13 @@ def ratios(root):
         out[f"{g}:ours/fetch_add"] = o / m["floor/fetch_add"]
     g = "breaker_rejected_1t"
     m = {r: median(root, g, r) for r in ["floor/direct", "murmura/open",
-         "murmura/open_coarse_clock", "recloser/open", "failsafe/open"]}
+         "murmura/open_SystemClock", "murmura/open_coarse_clock", "recloser/open",
+         "failsafe/open"]}
     print(f"## {g}: median ns per rejected call")
     for r, v in m.items():
         print(f"  {r:28s} {v:8.2f}")
         out[f"{g}:{r}"] = v
-    for ours in ["murmura/open", "murmura/open_coarse_clock"]:
+    for ours in ["murmura/open", "murmura/open_SystemClock", "murmura/open_coarse_clock"]:
         for peer in ["recloser/open", "failsafe/open"]:
             out[f"{g}:{ours}/{peer}"] = m[ours] / m[peer]
     print(f"  murmura/recloser {m['murmura/open']/m['recloser/open']:.3f}  murmura/failsafe {m['murmura/open']/m['failsafe/open']:.3f}")

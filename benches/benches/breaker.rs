@@ -4,17 +4,18 @@
 //! Every guarded row runs the same tiny operation (`key * 3`) inside the
 //! breaker; the `floor/direct` row runs it bare, so a row's overhead is its
 //! median minus `floor/direct`'s. Two-thread rows share one breaker between
-//! two threads started together (`Barrier`) and report the slower thread's
-//! time per call. Breakers are built outside the timed loop.
+//! two threads kept alive for the whole group and released together by a
+//! spinning flag (`murmura_benches::with_two_threads`), and report the
+//! slower thread's time per call. Breakers are built outside the timed loop.
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use failsafe::CircuitBreaker as _;
 use murmura::breaker::{CircuitBreaker, Config, WindowKind};
-use murmura_benches::random_keys;
+use murmura::core::time::{Clock, FastClock, SystemClock};
+use murmura_benches::{Loop, random_keys, with_two_threads};
 use std::hint::black_box;
-use std::sync::Barrier;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const KEYS: usize = 65_536;
 
@@ -36,8 +37,8 @@ impl Guarded for Direct {
     }
 }
 
-struct Ours<C: murmura::core::time::Clock>(CircuitBreaker<C>);
-impl<C: murmura::core::time::Clock + Sync> Guarded for Ours<C> {
+struct Ours<C: Clock>(CircuitBreaker<C>);
+impl<C: Clock + Sync> Guarded for Ours<C> {
     #[inline]
     fn run(&self, key: u64) -> u64 {
         self.0.call(|| work(key)).unwrap_or(0)
@@ -76,7 +77,12 @@ impl Guarded for FetchAdd {
     }
 }
 
-fn ours(window: WindowKind, sample_every: u32) -> Ours<murmura::core::time::SystemClock> {
+/// Our breaker on its default clock (`FastClock`, the cycle counter).
+fn ours(window: WindowKind, sample_every: u32) -> Ours<FastClock> {
+    ours_on(window, sample_every, FastClock::new())
+}
+
+fn ours_on<C: Clock>(window: WindowKind, sample_every: u32, clock: C) -> Ours<C> {
     let config = Config::builder()
         .wait_in_open(Duration::from_secs(3_600))
         .window(window)
@@ -84,7 +90,7 @@ fn ours(window: WindowKind, sample_every: u32) -> Ours<murmura::core::time::Syst
         .clock_sample_every(sample_every)
         .build()
         .expect("valid config");
-    Ours(CircuitBreaker::new("bench", config))
+    Ours(CircuitBreaker::with_clock("bench", config, clock))
 }
 
 fn ours_coarse(window: WindowKind) -> Ours<murmura::breaker::CoarseClock> {
@@ -148,6 +154,10 @@ fn rows() -> Vec<(&'static str, Box<dyn Guarded>)> {
             Box::new(ours(WindowKind::Time { seconds: 10 }, 1)),
         ),
         (
+            "murmura/time10s_SystemClock",
+            Box::new(ours_on(WindowKind::Time { seconds: 10 }, 1, SystemClock)),
+        ),
+        (
             "murmura/time10s_sample16",
             Box::new(ours(WindowKind::Time { seconds: 10 }, 16)),
         ),
@@ -176,39 +186,44 @@ fn happy_one_thread(c: &mut Criterion) {
     group.finish();
 }
 
-fn two_threads(guard: &dyn Guarded, keys: &[u64], iters: u64) -> Duration {
-    let barrier = Barrier::new(2);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..2u64)
-            .map(|t| {
-                let barrier = &barrier;
-                s.spawn(move || {
-                    barrier.wait();
-                    let start = Instant::now();
-                    for i in 0..iters {
-                        black_box(guard.run(keys[((i + t * 7_919) as usize) & (KEYS - 1)]));
-                    }
-                    start.elapsed()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("bench thread"))
-            .max()
-            .unwrap_or_default()
-    })
+/// Two-thread rows: both threads call one shared guard `iters` times each
+/// (on different keys), kept alive and released together by
+/// `with_two_threads`; the figure is the slower thread's time per call.
+fn two_thread_group(
+    c: &mut Criterion,
+    group: &str,
+    keys: &[u64],
+    rows: &[(&str, Box<dyn Guarded>)],
+) {
+    // Each round's two loops start at different keys.
+    let round = AtomicU64::new(0);
+    let loops: Vec<Box<dyn Fn(u64) + Sync + '_>> = rows
+        .iter()
+        .map(|(_, guard)| {
+            let (guard, round) = (guard.as_ref(), &round);
+            Box::new(move |n: u64| {
+                let offset = round.fetch_add(7_919, Ordering::Relaxed);
+                for i in 0..n {
+                    black_box(guard.run(keys[((i + offset) as usize) & (KEYS - 1)]));
+                }
+            }) as Box<dyn Fn(u64) + Sync + '_>
+        })
+        .collect();
+    let loops: Vec<Loop<'_>> = loops.iter().map(|b| &**b as Loop<'_>).collect();
+    let mut group = c.benchmark_group(group);
+    with_two_threads(&loops, |pair| {
+        for (k, (name, _)) in rows.iter().enumerate() {
+            group.bench_function(BenchmarkId::from_parameter(name), |b| {
+                b.iter_custom(|iters| pair.run(k, 2 * iters))
+            });
+        }
+    });
+    group.finish();
 }
 
 fn happy_two_threads(c: &mut Criterion) {
     let keys = random_keys(KEYS, 2);
-    let mut group = c.benchmark_group("breaker_happy_2t");
-    for (name, guard) in rows() {
-        group.bench_function(BenchmarkId::from_parameter(name), |b| {
-            b.iter_custom(|iters| two_threads(guard.as_ref(), &keys, iters))
-        });
-    }
-    group.finish();
+    two_thread_group(c, "breaker_happy_2t", &keys, &rows());
 }
 
 fn rejected(c: &mut Criterion) {
@@ -216,6 +231,8 @@ fn rejected(c: &mut Criterion) {
     let hour = Duration::from_secs(3_600);
     let murmura = ours(WindowKind::Count { size: 100 }, 1);
     murmura.0.transition_to_open();
+    let system = ours_on(WindowKind::Count { size: 100 }, 1, SystemClock);
+    system.0.transition_to_open();
     let coarse = ours_coarse(WindowKind::Count { size: 100 });
     coarse.0.transition_to_open();
     let rec = recloser_breaker(hour);
@@ -225,11 +242,13 @@ fn rejected(c: &mut Criterion) {
         let _ = fs.0.call(|| Err::<(), ()>(()));
     }
     assert!(murmura.0.call(|| work(1)).is_err(), "murmura open");
+    assert!(system.0.call(|| work(1)).is_err(), "murmura open");
     assert!(rec.0.call(|| work(1)).is_err(), "recloser open");
     assert!(fs.0.call(|| work(1)).is_err(), "failsafe open");
     let rows: Vec<(&str, Box<dyn Guarded>)> = vec![
         ("floor/direct", Box::new(Direct)),
         ("murmura/open", Box::new(murmura)),
+        ("murmura/open_SystemClock", Box::new(system)),
         ("murmura/open_coarse_clock", Box::new(coarse)),
         ("recloser/open", Box::new(rec)),
         ("failsafe/open", Box::new(fs)),
@@ -260,7 +279,7 @@ fn flaky(key: u64) -> Result<u64, ()> {
 }
 
 struct Flaky<G>(G);
-impl Guarded for Flaky<Ours<murmura::core::time::SystemClock>> {
+impl Guarded for Flaky<Ours<FastClock>> {
     #[inline]
     fn run(&self, key: u64) -> u64 {
         self.0.0.call(|| flaky(key)).unwrap_or(0)
@@ -291,13 +310,7 @@ fn failures_two_threads(c: &mut Criterion) {
             Box::new(Flaky(recloser_breaker(hour))),
         ),
     ];
-    let mut group = c.benchmark_group("breaker_failures_2t");
-    for (name, guard) in rows {
-        group.bench_function(BenchmarkId::from_parameter(name), |b| {
-            b.iter_custom(|iters| two_threads(guard.as_ref(), &keys, iters))
-        });
-    }
-    group.finish();
+    two_thread_group(c, "breaker_failures_2t", &keys, &rows);
 }
 
 fn config() -> Criterion {

@@ -14,7 +14,7 @@ use crate::window::{Mark, Window};
 use murmura_core::rng::{DefaultRng, SeedableRng};
 use murmura_core::sync::Mutex;
 use murmura_core::sync::atomic::{AtomicU64, Ordering};
-use murmura_core::time::{Clock, SystemClock};
+use murmura_core::time::{Clock, FastClock};
 use std::future::Future;
 use std::time::Duration;
 
@@ -48,7 +48,7 @@ use std::time::Duration;
 /// assert_eq!(breaker.state(), State::Closed);
 /// # Ok::<(), Error<&str>>(())
 /// ```
-pub struct CircuitBreaker<C = SystemClock> {
+pub struct CircuitBreaker<C = FastClock> {
     word: Padded<AtomicU64>,
     window: Window,
     aux: Padded<Aux>,
@@ -174,10 +174,12 @@ pub struct Metrics {
     pub trials_in_flight: u64,
 }
 
-impl CircuitBreaker<SystemClock> {
-    /// A breaker on the system's monotonic clock.
+impl CircuitBreaker<FastClock> {
+    /// A breaker on the monotonic clock read from the CPU's cycle counter
+    /// ([`FastClock`], about 12 ns a read against about 30 ns for
+    /// `Instant::now()`); [`with_clock`](Self::with_clock) takes any other.
     pub fn new(name: impl Into<std::sync::Arc<str>>, config: Config) -> Self {
-        Self::with_clock(name, config, SystemClock)
+        Self::with_clock(name, config, FastClock::new())
     }
 }
 

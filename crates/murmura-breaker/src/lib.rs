@@ -51,8 +51,9 @@
 //! no failure in it, or consecutive window) a few loads of one read-mostly
 //! line, or (time window) a plain load and store on a stripe that only the
 //! calling thread writes (no locked instruction) plus a clock read (every
-//! call, or one in [`ConfigBuilder::clock_sample_every`]; a [`CoarseClock`]
-//! makes that read one atomic load). A count window that holds failures
+//! call, or one in [`ConfigBuilder::clock_sample_every`]; the default clock,
+//! `murmura_core::time::FastClock`, reads the CPU's cycle counter, and a
+//! [`CoarseClock`] makes that read one atomic load). A count window that holds failures
 //! moves one shared cursor per call, and a success writes nothing else.
 //! Failures, slow calls and transitions take slower paths; a transition that
 //! empties the window fences out outcomes of the old generation so that a

@@ -50,7 +50,7 @@ pub(crate) struct Ticket {
 /// ```
 #[must_use = "a permit should be recorded; dropping it counts the call as nothing"]
 #[derive(Debug)]
-pub struct Permit<B, C = murmura_core::time::SystemClock>
+pub struct Permit<B, C = murmura_core::time::FastClock>
 where
     B: Deref<Target = CircuitBreaker<C>>,
     C: Clock,

@@ -8,7 +8,7 @@ use crate::event::{Listener, Listeners};
 use crate::state::State;
 use murmura_core::sync::Mutex;
 use murmura_core::sync::atomic::{AtomicUsize, Ordering};
-use murmura_core::time::{Clock, SystemClock};
+use murmura_core::time::{Clock, FastClock};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -68,7 +68,7 @@ struct Entry<C> {
 /// assert!(std::sync::Arc::ptr_eq(&a, &registry.get("10.0.0.1:443")));
 /// # Ok::<(), murmura_breaker::Error>(())
 /// ```
-pub struct Registry<C = SystemClock> {
+pub struct Registry<C = FastClock> {
     clock: C,
     default: Config,
     configs: HashMap<String, Config>,
@@ -88,10 +88,10 @@ impl<C> std::fmt::Debug for Registry<C> {
     }
 }
 
-impl Registry<SystemClock> {
+impl Registry<FastClock> {
     /// A registry whose breakers use `default` unless told otherwise.
     pub fn new(default: Config) -> Self {
-        Self::with_clock(default, SystemClock)
+        Self::with_clock(default, FastClock::new())
     }
 }
 

@@ -25,14 +25,14 @@
 use crate::breaker::CircuitBreaker;
 use crate::classify::{ByDefault, Classifier};
 use crate::error::Error;
-use murmura_core::time::{Clock, SystemClock};
+use murmura_core::time::{Clock, FastClock};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 /// Wraps services in [`CircuitBreakerService`] sharing one breaker.
-pub struct CircuitBreakerLayer<C = SystemClock> {
+pub struct CircuitBreakerLayer<C = FastClock> {
     breaker: Arc<CircuitBreaker<C>>,
 }
 
@@ -82,7 +82,7 @@ impl<S, C> tower::Layer<S> for CircuitBreakerLayer<C> {
 /// with [`Error::Rejected`] without reaching the inner service; `Ok`
 /// responses count as successes, errors as failures; a response future
 /// dropped early gives its permit back.
-pub struct CircuitBreakerService<S, C = SystemClock> {
+pub struct CircuitBreakerService<S, C = FastClock> {
     inner: S,
     breaker: Arc<CircuitBreaker<C>>,
 }
