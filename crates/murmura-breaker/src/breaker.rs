@@ -197,6 +197,7 @@ impl<C: Clock> CircuitBreaker<C> {
                 Word {
                     state: State::Closed,
                     generation: 0,
+                    retiring: false,
                 }
                 .pack(),
             )),
@@ -642,8 +643,11 @@ impl<C: Clock> CircuitBreaker<C> {
         let fence = &self.fences[thread_index() & (self.fences.len() - 1)];
         fence.fetch_add(1, Ordering::AcqRel);
         let w = Word::unpack(self.word.load(Ordering::Acquire));
-        let trips = if w.generation != ticket.generation || !w.state.records_window() {
-            false // late: the window it belonged to is gone
+        let trips = if w.generation != ticket.generation || w.retiring || !w.state.records_window()
+        {
+            // Late: the window it belonged to is gone, or is being emptied
+            // right now (a reset's fence scan may already have passed us).
+            false
         } else {
             self.window.record(mark, w.generation, now);
             !mark.is_clean()
@@ -791,8 +795,10 @@ impl<C: Clock> CircuitBreaker<C> {
             };
             if resets {
                 // Retire the old generation first (same state, so callers
-                // see no change), then empty the window behind its writers.
-                let retired = from.next(from.state);
+                // see no change, but flagged so that outcomes of calls
+                // admitted meanwhile are dropped), then empty the window
+                // behind its writers.
+                let retired = from.retiring();
                 self.word.swap(retired.pack(), Ordering::AcqRel);
                 next = retired.next(to);
                 self.reset_window_fenced(now, next.generation);
@@ -871,7 +877,7 @@ impl<C: Clock> CircuitBreaker<C> {
     }
 
     /// Whether the window's O(1) totals agree with a full recount.
-    #[cfg(all(test, loom))]
+    #[cfg(test)]
     pub(crate) fn window_consistent(&self) -> bool {
         let now = self.clock.now_nanos();
         self.window.totals(|| now) == self.window.exact_totals(|| now)
@@ -883,5 +889,48 @@ impl<C: Clock> CircuitBreaker<C> {
             let until = self.aux.open_until.load(Ordering::Acquire);
             Duration::from_nanos(until.saturating_sub(self.clock.now_nanos()))
         })
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::WindowKind;
+    use murmura_core::time::ManualClock;
+
+    /// A call admitted while a reset empties the window (its retiring word
+    /// is up) records its failure after the window was emptied: the
+    /// outcome is dropped, not carried into the new window. This is the
+    /// interleaving in which the reset's fence scan has already passed the
+    /// recorder's fence, played step by step.
+    #[test]
+    fn outcome_admitted_during_a_reset_is_dropped() {
+        let config = Config::builder()
+            .window(WindowKind::Count { size: 4 })
+            .minimum_calls(100)
+            .build()
+            .expect("valid");
+        let b = CircuitBreaker::with_clock("reset-race", config, ManualClock::default());
+        for _ in 0..6 {
+            b.try_acquire().expect("closed").failure();
+        }
+        let lock = b.transitions.lock().expect("lock");
+        let from = b.load();
+        let retiring = from.retiring();
+        b.word.swap(retiring.pack(), Ordering::AcqRel);
+        // Callers still see a closed breaker and are admitted.
+        assert_eq!(b.state(), State::Closed);
+        let late = b.try_acquire().expect("admitted while retiring");
+        let next = retiring.next(State::Closed);
+        b.reset_window_fenced(0, next.generation);
+        late.failure();
+        b.word.store(next.pack(), Ordering::Release);
+        drop(lock);
+        assert_eq!(b.metrics().failed_calls, 0, "the late failure was dropped");
+        assert_eq!(b.metrics().buffered_calls, 0);
+        assert!(b.window_consistent());
+        // The new generation records normally.
+        b.try_acquire().expect("closed").failure();
+        assert_eq!(b.metrics().failed_calls, 1);
     }
 }

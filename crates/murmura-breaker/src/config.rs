@@ -277,6 +277,7 @@ impl ConfigBuilder {
     /// larger `n` counts a success in the second of the stripe's last clock
     /// read, which may be up to `n − 1` of its calls old (so the success
     /// expires that much early). Failures and slow calls always read the clock.
+    /// At most 2^31.
     pub fn clock_sample_every(mut self, n: u32) -> Self {
         self.config.clock_sample_every = n;
         self
@@ -339,8 +340,8 @@ impl ConfigBuilder {
         if c.slow_call_duration == Some(Duration::ZERO) {
             return Err(invalid("slow_call_duration", "must be > 0"));
         }
-        if c.clock_sample_every == 0 {
-            return Err(invalid("clock_sample_every", "must be > 0"));
+        if !(1..=1 << 31).contains(&c.clock_sample_every) {
+            return Err(invalid("clock_sample_every", "must be within 1..=2^31"));
         }
         if c.stripes.is_some_and(|n| !(n.is_power_of_two() && n <= 64)) {
             return Err(invalid("stripes", "must be a power of two within 1..=64"));
@@ -402,6 +403,10 @@ mod tests {
             ),
             (
                 Config::builder().clock_sample_every(0),
+                "clock_sample_every",
+            ),
+            (
+                Config::builder().clock_sample_every((1 << 31) + 1),
                 "clock_sample_every",
             ),
             (

@@ -163,6 +163,41 @@ fn loom_count_window_hints_survive_a_concurrent_reset() {
     });
 }
 
+/// A failure at a position past the window's size (so it evicts) racing a
+/// reset: whether it lands before the reset, is dropped as late, or lands
+/// after, the hint counters must equal the marks the window holds. (The
+/// step-by-step case of a call admitted under the reset's retiring word is
+/// `breaker::tests::outcome_admitted_during_a_reset_is_dropped`.)
+#[test]
+fn loom_count_window_evicting_failure_racing_a_reset() {
+    loom::model(|| {
+        let config = Config::builder()
+            .window(WindowKind::Count { size: 1 })
+            .minimum_calls(4)
+            .failure_rate_threshold(100.0)
+            .build()
+            .expect("valid");
+        let b = Arc::new(CircuitBreaker::with_clock(
+            "loom",
+            config,
+            ManualClock::default(),
+        ));
+        // Positions past the window's size, so the next call evicts.
+        b.try_acquire().expect("closed").success();
+        b.try_acquire().expect("closed").failure();
+        let resetter = {
+            let b = b.clone();
+            loom::thread::spawn(move || b.reset())
+        };
+        if let Ok(p) = b.try_acquire() {
+            p.failure();
+        }
+        resetter.join().expect("thread");
+        assert!(b.window_consistent(), "hint counters equal the marks held");
+        assert_eq!(b.state(), State::Closed);
+    });
+}
+
 // ---- companions: bulkhead, retry budget, registry open cap ----
 
 fn consecutive_one() -> Config {

@@ -57,20 +57,39 @@ impl State {
 pub(crate) struct Word {
     pub(crate) state: State,
     pub(crate) generation: u64,
+    /// Published while a transition empties the window: the state is
+    /// unchanged for callers, but outcomes of calls admitted under this
+    /// word are dropped, since the reset may already be under way.
+    pub(crate) retiring: bool,
 }
 
 const STATE_BITS: u32 = 4;
 const STATE_MASK: u64 = (1 << STATE_BITS) - 1;
+/// The state code needs three bits; the fourth flags a retiring word (and
+/// keeps it off the fast lane, which compares all four).
+const CODE_MASK: u64 = 0b0111;
+const RETIRING: u64 = 0b1000;
 
 impl Word {
     pub(crate) fn pack(self) -> u64 {
-        (self.generation << STATE_BITS) | self.state.code()
+        (self.generation << STATE_BITS)
+            | self.state.code()
+            | if self.retiring { RETIRING } else { 0 }
     }
 
     pub(crate) fn unpack(raw: u64) -> Word {
         Word {
-            state: State::from_code(raw & STATE_MASK),
+            state: State::from_code(raw & CODE_MASK),
             generation: raw >> STATE_BITS,
+            retiring: raw & RETIRING != 0,
+        }
+    }
+
+    /// The next generation in the same state, flagged as retiring.
+    pub(crate) fn retiring(self) -> Word {
+        Word {
+            retiring: true,
+            ..self.next(self.state)
         }
     }
 
@@ -91,6 +110,7 @@ impl Word {
         Word {
             state,
             generation: (self.generation + 1) & (u64::MAX >> STATE_BITS),
+            retiring: false,
         }
     }
 }
@@ -105,8 +125,17 @@ mod tests {
             let w = Word {
                 state: *s,
                 generation: 12_345 + i as u64,
+                retiring: false,
             };
             assert_eq!(Word::unpack(w.pack()), w);
+            let r = w.retiring();
+            assert_eq!(Word::unpack(r.pack()), r);
+            assert!(r.retiring && r.state == *s && r.generation == w.generation + 1);
+            assert!(
+                !Word::admits_freely(r.pack()),
+                "a retiring word takes the slow lane"
+            );
+            assert!(!r.next(State::Closed).retiring);
             assert_eq!(w.next(State::Open).generation, w.generation + 1);
             assert_eq!(Word::generation_of(w.pack()), w.generation);
             assert_eq!(
