@@ -112,9 +112,23 @@ struct PairSignals {
     go: Padded<AtomicUsize>,
     /// Which loop and how many iterations the round runs.
     task: Padded<(AtomicUsize, AtomicU64)>,
-    /// Bumped by the second thread when its share is done, with its time.
-    done: Padded<(AtomicUsize, AtomicU64)>,
+    /// Bumped by the second thread when its share is done.
+    done: Padded<AtomicUsize>,
     stop: Padded<AtomicBool>,
+    /// The second thread's last round: start and end, in nanoseconds since
+    /// the harness's base instant.
+    span: Padded<(AtomicU64, AtomicU64)>,
+    /// Set if the second thread's loop panicked.
+    panicked: Padded<AtomicBool>,
+}
+
+/// Raised when dropped, that is when the loop it guards unwinds.
+struct PanicFlag<'a>(&'a AtomicBool);
+
+impl Drop for PanicFlag<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
 }
 
 struct StopOnDrop<'a>(&'a AtomicBool);
@@ -129,28 +143,53 @@ impl Drop for StopOnDrop<'_> {
 pub struct TwoThreads<'a> {
     loops: &'a [Loop<'a>],
     signals: &'a PairSignals,
+    base: Instant,
+    rounds: std::cell::Cell<u64>,
+    poor_overlap: std::cell::Cell<u64>,
 }
 
 impl TwoThreads<'_> {
     /// Runs loop `k` for `iters` iterations split between this thread and
-    /// the second one, started together, and returns the slower thread's
-    /// time: time per operation at two-thread throughput is the result
-    /// divided by `iters`.
+    /// the second one, started together, and returns the time from the
+    /// first thread's start to the last one's end: time per operation at
+    /// two-thread throughput is the result divided by `iters`. Rounds in
+    /// which the threads overlapped for less than 90 % of that span are
+    /// counted and reported when the harness ends.
     pub fn run(&self, k: usize, iters: u64) -> Duration {
         let share = iters.div_ceil(2);
         let s = self.signals;
         s.task.0.0.store(k, Ordering::Relaxed);
         s.task.0.1.store(share, Ordering::Relaxed);
-        let done_before = s.done.0.0.load(Ordering::Acquire);
+        let done_before = s.done.0.load(Ordering::Acquire);
         s.go.0.fetch_add(1, Ordering::Release);
-        let start = Instant::now();
+        let start = since(self.base);
         (self.loops[k])(share);
-        let mine = start.elapsed();
-        while s.done.0.0.load(Ordering::Acquire) == done_before {
+        let end = since(self.base);
+        while s.done.0.load(Ordering::Acquire) == done_before {
+            assert!(
+                !s.panicked.0.load(Ordering::Acquire),
+                "the second benchmark thread panicked"
+            );
             std::hint::spin_loop();
         }
-        mine.max(Duration::from_nanos(s.done.0.1.load(Ordering::Relaxed)))
+        let their_start = s.span.0.0.load(Ordering::Relaxed);
+        let their_end = s.span.0.1.load(Ordering::Relaxed);
+        // From the first start to the last end, so a late start of either
+        // thread counts against the row instead of hiding.
+        let span = end.max(their_end) - start.min(their_start);
+        let overlap = end.min(their_end).saturating_sub(start.max(their_start));
+        self.rounds.set(self.rounds.get() + 1);
+        if overlap * 10 < span * 9 {
+            self.poor_overlap.set(self.poor_overlap.get() + 1);
+        }
+        // Each thread ran `share`: scale to the `iters` asked for.
+        Duration::from_nanos(span * iters / (2 * share).max(1))
     }
+}
+
+/// Nanoseconds since `base`.
+fn since(base: Instant) -> u64 {
+    u64::try_from(base.elapsed().as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// Keeps a second thread alive for the whole of `body`, so that two-thread
@@ -166,9 +205,12 @@ pub fn with_two_threads<'a, R>(
     let signals = PairSignals {
         go: Padded(AtomicUsize::new(0)),
         task: Padded((AtomicUsize::new(0), AtomicU64::new(0))),
-        done: Padded((AtomicUsize::new(0), AtomicU64::new(0))),
+        done: Padded(AtomicUsize::new(0)),
         stop: Padded(AtomicBool::new(false)),
+        span: Padded((AtomicU64::new(0), AtomicU64::new(0))),
+        panicked: Padded(AtomicBool::new(false)),
     };
+    let base = Instant::now();
     std::thread::scope(|scope| {
         let s = &signals;
         scope.spawn(move || {
@@ -189,16 +231,33 @@ pub fn with_two_threads<'a, R>(
                     s.task.0.0.load(Ordering::Relaxed),
                     s.task.0.1.load(Ordering::Relaxed),
                 );
-                let start = Instant::now();
+                let start = since(base);
+                let flag = PanicFlag(&s.panicked.0);
                 (loops[k])(share);
-                let nanos = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
-                s.done.0.1.store(nanos, Ordering::Relaxed);
-                s.done.0.0.fetch_add(1, Ordering::Release);
+                std::mem::forget(flag);
+                s.span.0.0.store(start, Ordering::Relaxed);
+                s.span.0.1.store(since(base), Ordering::Relaxed);
+                s.done.0.fetch_add(1, Ordering::Release);
             }
         });
         // Released even if `body` panics, or the scope would wait forever.
         let _stop = StopOnDrop(&s.stop.0);
-        body(&TwoThreads { loops, signals: s })
+        let pair = TwoThreads {
+            loops,
+            signals: s,
+            base,
+            rounds: std::cell::Cell::new(0),
+            poor_overlap: std::cell::Cell::new(0),
+        };
+        let result = body(&pair);
+        if pair.poor_overlap.get() > 0 {
+            eprintln!(
+                "with_two_threads: {} of {} rounds overlapped for less than 90 % of their span",
+                pair.poor_overlap.get(),
+                pair.rounds.get()
+            );
+        }
+        result
     })
 }
 
@@ -241,5 +300,20 @@ mod tests {
             2,
             "both threads ran the loop"
         );
+    }
+
+    #[test]
+    fn a_panic_on_the_second_thread_is_reported_not_a_hang() {
+        let measuring = std::thread::current().id();
+        let outcome = std::panic::catch_unwind(|| {
+            let boom = |_: u64| {
+                if std::thread::current().id() != measuring {
+                    panic!("boom");
+                }
+            };
+            let loops: [Loop<'_>; 1] = [&boom];
+            with_two_threads(&loops, |pair| pair.run(0, 2));
+        });
+        assert!(outcome.is_err(), "the panic reached the caller");
     }
 }
