@@ -183,7 +183,8 @@ impl TwoThreads<'_> {
             self.poor_overlap.set(self.poor_overlap.get() + 1);
         }
         // Each thread ran `share`: scale to the `iters` asked for.
-        Duration::from_nanos(span * iters / (2 * share).max(1))
+        let scaled = u128::from(span) * u128::from(iters) / u128::from((2 * share).max(1));
+        Duration::from_nanos(u64::try_from(scaled).unwrap_or(u64::MAX))
     }
 }
 
