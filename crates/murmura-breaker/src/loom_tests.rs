@@ -135,12 +135,21 @@ fn loom_late_outcome_after_transition_is_ignored() {
     });
 }
 
-#[test]
-fn loom_count_window_hints_survive_a_concurrent_reset() {
-    loom::model(|| {
+/// A count-window breaker of `size` (opening at 100 % failures after
+/// `minimum_calls`), after `prefill` calls (true = failure); then `reset()` on a second
+/// thread races one more call of the given outcome. Whatever the order, the
+/// hint counters must equal the marks the window holds, and the breaker
+/// ends closed.
+fn count_window_call_racing_a_reset(
+    size: u32,
+    minimum_calls: u32,
+    prefill: &'static [bool],
+    failing_call: bool,
+) {
+    loom::model(move || {
         let config = Config::builder()
-            .window(WindowKind::Count { size: 2 })
-            .minimum_calls(2)
+            .window(WindowKind::Count { size })
+            .minimum_calls(minimum_calls)
             .failure_rate_threshold(100.0)
             .build()
             .expect("valid");
@@ -149,53 +158,43 @@ fn loom_count_window_hints_survive_a_concurrent_reset() {
             config,
             ManualClock::default(),
         ));
-        b.try_acquire().expect("closed").failure();
-        let resetter = {
-            let b = b.clone();
-            loom::thread::spawn(move || b.reset())
-        };
-        if let Ok(p) = b.try_acquire() {
-            p.success();
+        for &fails in prefill {
+            let permit = b.try_acquire().expect("closed");
+            if fails {
+                permit.failure()
+            } else {
+                permit.success()
+            }
         }
-        resetter.join().expect("thread");
-        assert!(b.window_consistent(), "hint counters equal the bits set");
-        assert_eq!(b.state(), State::Closed);
-    });
-}
-
-/// A failure at a position past the window's size (so it evicts) racing a
-/// reset: whether it lands before the reset, is dropped as late, or lands
-/// after, the hint counters must equal the marks the window holds. (The
-/// step-by-step case of a call admitted under the reset's retiring word is
-/// `breaker::tests::outcome_admitted_during_a_reset_is_dropped`.)
-#[test]
-fn loom_count_window_evicting_failure_racing_a_reset() {
-    loom::model(|| {
-        let config = Config::builder()
-            .window(WindowKind::Count { size: 1 })
-            .minimum_calls(4)
-            .failure_rate_threshold(100.0)
-            .build()
-            .expect("valid");
-        let b = Arc::new(CircuitBreaker::with_clock(
-            "loom",
-            config,
-            ManualClock::default(),
-        ));
-        // Positions past the window's size, so the next call evicts.
-        b.try_acquire().expect("closed").success();
-        b.try_acquire().expect("closed").failure();
         let resetter = {
             let b = b.clone();
             loom::thread::spawn(move || b.reset())
         };
         if let Ok(p) = b.try_acquire() {
-            p.failure();
+            if failing_call {
+                p.failure()
+            } else {
+                p.success()
+            }
         }
         resetter.join().expect("thread");
         assert!(b.window_consistent(), "hint counters equal the marks held");
         assert_eq!(b.state(), State::Closed);
     });
+}
+
+#[test]
+fn loom_count_window_hints_survive_a_concurrent_reset() {
+    count_window_call_racing_a_reset(2, 2, &[true], false);
+}
+
+/// A failure at a position past the window's size (so it evicts) racing a
+/// reset: whether it lands before the reset, is dropped as late, or lands
+/// after. (The step-by-step case of a call admitted under the reset's
+/// retiring word is `breaker::tests::outcome_admitted_during_a_reset_is_dropped`.)
+#[test]
+fn loom_count_window_evicting_failure_racing_a_reset() {
+    count_window_call_racing_a_reset(1, 4, &[false, true], true);
 }
 
 // ---- companions: bulkhead, retry budget, registry open cap ----

@@ -102,7 +102,8 @@ pub const DEFAULT_RESYNC_INTERVAL: Duration = Duration::from_millis(100);
 /// assert!(reading.as_nanos() <= after.as_nanos() + 1_000_000);
 /// ```
 pub struct FastWallClock {
-    elapsed: FastClock,
+    /// Time since this clock's creation; the offset turns it into wall time.
+    counter: FastClock,
     /// Wall-clock nanoseconds minus counter nanoseconds since `origin`.
     offset: AtomicU64,
     /// Counter nanoseconds since `origin` at which the next call re-anchors.
@@ -123,7 +124,7 @@ impl FastWallClock {
     /// interval).
     pub fn with_resync_interval(interval: Duration) -> Self {
         let clock = Self {
-            elapsed: FastClock::new(),
+            counter: FastClock::new(),
             offset: AtomicU64::new(0),
             next_resync: AtomicU64::new(0),
             resync_interval: u64::try_from(interval.as_nanos()).unwrap_or(u64::MAX),
@@ -135,11 +136,6 @@ impl FastWallClock {
     /// The re-anchoring interval.
     pub fn resync_interval(&self) -> Duration {
         Duration::from_nanos(self.resync_interval)
-    }
-
-    #[inline]
-    fn elapsed(&self) -> u64 {
-        self.elapsed.now_nanos()
     }
 
     /// Takes the offset to the wall clock afresh and returns the time.
@@ -155,9 +151,9 @@ impl FastWallClock {
     #[cold]
     fn resync(&self, first: bool) -> u64 {
         let attempt = || {
-            let before = self.elapsed();
+            let before = self.counter.now_nanos();
             let wall = WallClock.now_nanos();
-            let after = self.elapsed();
+            let after = self.counter.now_nanos();
             let gap = after.saturating_sub(before);
             (gap, wall.saturating_sub(before + gap / 2), after)
         };
@@ -214,7 +210,7 @@ impl Clock for FastWallClock {
 
     #[inline]
     fn now_nanos(&self) -> u64 {
-        let elapsed = self.elapsed();
+        let elapsed = self.counter.now_nanos();
         if elapsed >= self.next_resync.load(Ordering::Relaxed) {
             return self.resync(false);
         }
