@@ -1,6 +1,9 @@
 //! Shared helpers for murmura's benchmarks: pre-generated inputs, a
 //! counting allocator for heap-bytes measurements, and a two-thread
-//! harness that keeps its second thread alive between rounds.
+//! harness that keeps its second thread alive between rounds, and
+//! interleaved A/B rounds ([`paired`]) for the ratios the README quotes.
+
+pub mod paired;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
