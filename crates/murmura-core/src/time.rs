@@ -18,6 +18,29 @@ mod fast;
 #[cfg_attr(docsrs, doc(cfg(feature = "fast-clock")))]
 pub use fast::{DEFAULT_RESYNC_INTERVAL, FastClock, FastWallClock};
 
+/// Gives each clock type inherent `now` / `now_nanos` that forward to its
+/// [`Clock`] impl, so reading a concrete clock needs no trait import.
+macro_rules! inherent_reads {
+    ($($clock:ty),+) => {$(
+        impl $clock {
+            /// The current time since this clock's epoch ([`Clock::now`],
+            /// callable without the trait in scope).
+            #[inline]
+            pub fn now(&self) -> Duration {
+                <Self as Clock>::now(self)
+            }
+
+            /// The current time in whole nanoseconds ([`Clock::now_nanos`],
+            /// callable without the trait in scope).
+            #[inline]
+            pub fn now_nanos(&self) -> u64 {
+                <Self as Clock>::now_nanos(self)
+            }
+        }
+    )+};
+}
+use inherent_reads;
+
 /// A source of the current time, as a [`Duration`] since the clock's own epoch.
 ///
 /// Which epoch depends on the clock: [`SystemClock`] counts from an arbitrary
@@ -40,6 +63,11 @@ impl<C: Clock + ?Sized> Clock for &C {
     fn now(&self) -> Duration {
         (**self).now()
     }
+
+    #[inline]
+    fn now_nanos(&self) -> u64 {
+        (**self).now_nanos()
+    }
 }
 
 impl<C: Clock + ?Sized> Clock for Arc<C> {
@@ -47,12 +75,22 @@ impl<C: Clock + ?Sized> Clock for Arc<C> {
     fn now(&self) -> Duration {
         (**self).now()
     }
+
+    #[inline]
+    fn now_nanos(&self) -> u64 {
+        (**self).now_nanos()
+    }
 }
 
 impl<C: Clock + ?Sized> Clock for Box<C> {
     #[inline]
     fn now(&self) -> Duration {
         (**self).now()
+    }
+
+    #[inline]
+    fn now_nanos(&self) -> u64 {
+        (**self).now_nanos()
     }
 }
 
@@ -93,8 +131,11 @@ impl Clock for WallClock {
 /// A clock that moves only when told to. Clones share the same time, so a
 /// test keeps one handle and gives another to the code under test.
 ///
+/// Reading it (as any clock here) needs no trait import: `now` and
+/// `now_nanos` are inherent as well as [`Clock`] methods.
+///
 /// ```
-/// use murmura_core::time::{Clock, ManualClock};
+/// use murmura_core::time::ManualClock;
 /// use std::time::Duration;
 ///
 /// let clock = ManualClock::new(Duration::from_secs(10));
@@ -146,7 +187,23 @@ impl Clock for ManualClock {
     fn now(&self) -> Duration {
         Duration::from_nanos(self.nanos.load(Ordering::Acquire))
     }
+
+    #[inline]
+    fn now_nanos(&self) -> u64 {
+        self.nanos.load(Ordering::Acquire)
+    }
 }
+
+inherent_reads!(SystemClock, WallClock, ManualClock);
+
+// Clocks are handed to breakers and HLCs shared across threads.
+const _: () = {
+    const fn shared<T: Send + Sync>() {}
+    shared::<SystemClock>();
+    shared::<WallClock>();
+    shared::<ManualClock>();
+    shared::<Arc<dyn Clock>>();
+};
 
 #[cfg(test)]
 mod tests {
@@ -179,6 +236,65 @@ mod tests {
         assert_eq!(clock.now(), Duration::from_secs(2));
         clock.advance(Duration::MAX);
         assert_eq!(clock.now_nanos(), u64::MAX);
+    }
+
+    /// A clock whose fast path answers differently from `now`, to see
+    /// which one a pointer calls.
+    struct FastPath;
+    impl Clock for FastPath {
+        fn now(&self) -> Duration {
+            Duration::from_nanos(1)
+        }
+        fn now_nanos(&self) -> u64 {
+            42
+        }
+    }
+
+    #[test]
+    fn pointers_forward_the_fast_path_too() {
+        fn nanos(c: impl Clock) -> u64 {
+            c.now_nanos()
+        }
+        assert_eq!(nanos(&FastPath), 42);
+        assert_eq!(nanos(Arc::new(FastPath)), 42);
+        assert_eq!(nanos(Box::new(FastPath)), 42);
+        let shared: Arc<dyn Clock> = Arc::new(FastPath);
+        assert_eq!(nanos(&shared), 42);
+    }
+
+    #[test]
+    fn manual_clock_reads_without_the_trait() {
+        // Only inherent methods in this scope: a fresh module without `Clock`.
+        mod inherent {
+            use crate::time::{ManualClock, SystemClock, WallClock};
+            use std::time::Duration;
+            pub(super) fn read(c: &ManualClock) -> (Duration, u64) {
+                (c.now(), c.now_nanos())
+            }
+            pub(super) fn system_and_wall() -> (Duration, Duration) {
+                (SystemClock.now(), WallClock.now())
+            }
+            #[cfg(feature = "fast-clock")]
+            pub(super) fn fast() -> (u64, u64) {
+                let (c, w) = (
+                    crate::time::FastClock::new(),
+                    crate::time::FastWallClock::new(),
+                );
+                (c.now_nanos(), w.now_nanos())
+            }
+        }
+        let clock = ManualClock::new(Duration::from_millis(7));
+        assert_eq!(
+            inherent::read(&clock),
+            (Duration::from_millis(7), 7_000_000)
+        );
+        let (system, wall) = inherent::system_and_wall();
+        assert!(wall > Duration::from_secs(1_577_836_800) && system < wall);
+        #[cfg(feature = "fast-clock")]
+        {
+            let (_, wall_nanos) = inherent::fast();
+            assert!(wall_nanos > 1_577_836_800_000_000_000);
+        }
     }
 
     #[test]

@@ -63,6 +63,8 @@ impl Clock for FastClock {
     }
 }
 
+super::inherent_reads!(FastClock);
+
 /// A wall-clock read taken between two cycle-counter reads at most this far
 /// apart (20 µs) anchors [`FastWallClock`] to within half of it.
 const TIGHT_BRACKET_NANOS: u64 = 20_000;
@@ -217,6 +219,14 @@ impl Clock for FastWallClock {
         elapsed.saturating_add(self.offset.load(Ordering::Relaxed))
     }
 }
+
+super::inherent_reads!(FastWallClock);
+
+const _: () = {
+    const fn shared<T: Send + Sync>() {}
+    shared::<FastClock>();
+    shared::<FastWallClock>();
+};
 
 #[cfg(test)]
 mod tests {
