@@ -7,7 +7,7 @@
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
 use murmura::clock::VersionVector;
 use murmura::clock::hlc::Hlc;
-use murmura::core::time::{Clock, FastWallClock, WallClock};
+use murmura::core::time::{FastWallClock, WallClock};
 use murmura_benches::{CountingAlloc, Loop, random_keys, with_two_threads};
 use std::collections::HashMap;
 use std::hint::black_box;

@@ -3,7 +3,7 @@
 
 use murmura_clock::hlc::{Hlc, Timestamp};
 use murmura_clock::{ClockError, VersionVector};
-use murmura_core::time::{Clock, ManualClock};
+use murmura_core::time::ManualClock;
 use proptest::prelude::*;
 use std::time::Duration;
 
