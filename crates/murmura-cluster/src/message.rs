@@ -90,18 +90,22 @@ where
         /// The state.
         value: V,
     },
-    /// Anti-entropy, step 1: per-bucket hashes of the keys both replicate.
+    /// Anti-entropy, narrowing down: for each listed node of the key-hash
+    /// tree (a prefix of `4 × level` bits), the hashes of its 16 children.
     Summary {
-        /// `(bucket, hash)` for every non-empty bucket.
-        buckets: Vec<(u16, u64)>,
+        /// Depth of the listed nodes (0: the root).
+        level: u8,
+        /// `(prefix, child hashes)` per node.
+        nodes: Vec<(u64, [u32; FANOUT])>,
     },
-    /// Anti-entropy, steps 2 and 3: the CRDT digests of every key held in
-    /// buckets whose hashes differed. `answer` asks the receiver to send
-    /// its own digests of the same buckets back.
+    /// Anti-entropy, at the leaves: the CRDT digests of every key held in
+    /// the listed ranges. `answer` asks the receiver to send its own
+    /// digests of the same ranges back.
     Digests {
-        /// Buckets covered (keys in them that are not listed are not held).
-        buckets: Vec<u16>,
-        /// `(key, digest)` for each key held in those buckets.
+        /// Ranges covered, as `(level, prefix)` (keys in them that are not
+        /// listed are not held).
+        ranges: Vec<(u8, u64)>,
+        /// `(key, digest)` for each key held in those ranges.
         entries: Vec<(Vec<u8>, V::Digest)>,
         /// Whether the receiver should answer with its own digests.
         answer: bool,
@@ -216,23 +220,27 @@ where
                 put_varint(out, *req);
                 value.encode(out);
             }
-            Message::Summary { buckets } => {
+            Message::Summary { level, nodes } => {
                 out.push(7);
-                put_varint(out, buckets.len() as u64);
-                for (b, h) in buckets {
-                    put_varint(out, u64::from(*b));
-                    out.extend_from_slice(&h.to_le_bytes());
+                out.push(*level);
+                put_varint(out, nodes.len() as u64);
+                for (prefix, children) in nodes {
+                    put_varint(out, *prefix);
+                    for h in children {
+                        out.extend_from_slice(&h.to_le_bytes());
+                    }
                 }
             }
             Message::Digests {
-                buckets,
+                ranges,
                 entries,
                 answer,
             } => {
                 out.push(8);
-                put_varint(out, buckets.len() as u64);
-                for b in buckets {
-                    put_varint(out, u64::from(*b));
+                put_varint(out, ranges.len() as u64);
+                for (level, prefix) in ranges {
+                    out.push(*level);
+                    put_varint(out, *prefix);
                 }
                 put_varint(out, entries.len() as u64);
                 for (k, d) in entries {
@@ -314,18 +322,25 @@ where
                     value: V::decode(r)?,
                 },
                 7 => {
-                    let n = r.count(9)?;
-                    let mut buckets = Vec::with_capacity(n);
+                    let level = tree_level(r)?;
+                    let n = r.count(1 + 4 * FANOUT)?;
+                    let mut nodes = Vec::with_capacity(n);
                     for _ in 0..n {
-                        buckets.push((bucket(r)?, r.u64_le()?));
+                        let prefix = tree_prefix(r, level)?;
+                        let mut children = [0u32; FANOUT];
+                        for h in &mut children {
+                            *h = r.u32_le()?;
+                        }
+                        nodes.push((prefix, children));
                     }
-                    Message::Summary { buckets }
+                    Message::Summary { level, nodes }
                 }
                 8 => {
-                    let n = r.count(1)?;
-                    let mut buckets = Vec::with_capacity(n);
+                    let n = r.count(2)?;
+                    let mut ranges = Vec::with_capacity(n);
                     for _ in 0..n {
-                        buckets.push(bucket(r)?);
+                        let level = tree_level(r)?;
+                        ranges.push((level, tree_prefix(r, level)?));
                     }
                     let n = r.count(2)?;
                     let mut entries = Vec::with_capacity(n);
@@ -338,7 +353,7 @@ where
                         tag => return Err(unknown("answer flag", tag)),
                     };
                     Message::Digests {
-                        buckets,
+                        ranges,
                         entries,
                         answer,
                     }
@@ -364,15 +379,26 @@ where
     }
 }
 
-/// Buckets of the anti-entropy summary: the top bits of a key's hash.
-pub const BUCKETS: u16 = 1024;
+/// Children per node of the anti-entropy key-hash tree.
+pub const FANOUT: usize = 16;
 
-fn bucket(r: &mut Reader<'_>) -> murmura_crdt::Result<u16> {
-    let b = r.varint()?;
-    u16::try_from(b)
-        .ok()
-        .filter(|b| *b < BUCKETS)
-        .ok_or_else(|| DecodeError::Invalid("anti-entropy bucket out of range").into())
+/// Deepest level of the tree (prefixes of 48 bits).
+pub const MAX_LEVEL: u8 = 12;
+
+fn tree_level(r: &mut Reader<'_>) -> murmura_crdt::Result<u8> {
+    let level = r.u8()?;
+    if level > MAX_LEVEL {
+        return Err(DecodeError::Invalid("anti-entropy level too deep").into());
+    }
+    Ok(level)
+}
+
+fn tree_prefix(r: &mut Reader<'_>, level: u8) -> murmura_crdt::Result<u64> {
+    let prefix = r.varint()?;
+    if level < 16 && prefix >> (4 * u32::from(level)) != 0 {
+        return Err(DecodeError::Invalid("anti-entropy prefix longer than its level").into());
+    }
+    Ok(prefix)
 }
 
 fn unknown(what: &'static str, tag: u8) -> murmura_crdt::Error {

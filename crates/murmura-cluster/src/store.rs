@@ -86,7 +86,7 @@ struct Entry<V> {
     /// taken for the current one.
     version: u64,
     /// Hash of the encoded state, for anti-entropy summaries.
-    hash: Option<u64>,
+    hash: Option<u32>,
 }
 
 enum Origin {
@@ -374,7 +374,7 @@ where
         }
         let replicas = self.replicas_of(&key)?;
         let id = self.request_id();
-        if replicas.iter().any(|r| *r == self.name) {
+        if replicas.contains(&self.name) {
             self.coordinate(id, key, &op, w, Origin::Local, &replicas)?;
             return Ok(id);
         }
@@ -437,7 +437,7 @@ where
             waiting: BTreeMap::new(),
             deadline: now + self.config.request_timeout,
         };
-        if replicas.iter().any(|n| *n == self.name) {
+        if replicas.contains(&self.name) {
             read.replies
                 .push((None, self.local(&key).cloned().unwrap_or_default()));
         }
@@ -647,7 +647,7 @@ where
         replicas: &[String],
     ) -> Result<()> {
         let needed = w.min(self.placement.len());
-        let self_counts = replicas.iter().any(|r| *r == self.name);
+        let self_counts = replicas.contains(&self.name);
         // Who can take the write, before anything is applied.
         let mut targets: Vec<(String, Option<String>)> = Vec::new();
         let mut absent: Vec<String> = Vec::new();
@@ -986,14 +986,14 @@ where
             }
             Message::WriteAck { req } => {
                 let mut ack = false;
-                if let Some(w) = self.writes.get_mut(&req) {
-                    if let Some(permit) = w.waiting.remove(from) {
-                        if let Some(p) = permit {
-                            p.success();
-                        }
-                        w.acks += 1;
-                        ack = true;
+                if let Some(w) = self.writes.get_mut(&req)
+                    && let Some(permit) = w.waiting.remove(from)
+                {
+                    if let Some(p) = permit {
+                        p.success();
                     }
+                    w.acks += 1;
+                    ack = true;
                 }
                 if ack {
                     self.release(from);
@@ -1048,26 +1048,26 @@ where
             }
             Message::ReadReply { req, value } => {
                 let mut got = false;
-                if let Some(r) = self.reads.get_mut(&req) {
-                    if let Some(permit) = r.waiting.remove(from) {
-                        if let Some(p) = permit {
-                            p.success();
-                        }
-                        r.replies.push((Some(from.to_owned()), value));
-                        got = true;
+                if let Some(r) = self.reads.get_mut(&req)
+                    && let Some(permit) = r.waiting.remove(from)
+                {
+                    if let Some(p) = permit {
+                        p.success();
                     }
+                    r.replies.push((Some(from.to_owned()), value));
+                    got = true;
                 }
                 if got {
                     self.release(from);
                     self.try_finish_read(req);
                 }
             }
-            Message::Summary { buckets } => self.on_summary(from, &buckets),
+            Message::Summary { level, nodes } => self.on_summary(from, level, &nodes),
             Message::Digests {
-                buckets,
+                ranges,
                 entries,
                 answer,
-            } => self.on_digests(from, &buckets, entries, answer),
+            } => self.on_digests(from, &ranges, entries, answer),
             Message::Repair { req, entries } => self.on_repair(from, req, entries),
             Message::HandoffAck { req } => self.on_handoff_ack(from, req),
         }

@@ -1,24 +1,63 @@
-//! Anti-entropy between two replicas: per-bucket hashes of the keys both
-//! hold, then CRDT digests of the keys in buckets that differ, then only
-//! what each side lacks (the CRDTs' own `missing`).
+//! Anti-entropy between two replicas: a tree of hashes over the key-hash
+//! space narrows down, level by level, to the ranges where the two differ;
+//! there the replicas swap the CRDT digests of their keys, and each ships
+//! only what the other lacks (the CRDTs' own `missing`).
 //!
-//! 1. A → B `Summary`: for each bucket (top bits of the key hash) the sum of
-//!    per-key hashes of A's keys that B also replicates.
-//! 2. B → A `Digests { answer: true }`: for buckets whose sums differ, B's
-//!    digest of each key it holds there.
-//! 3. A → B `Repair` (what B lacks, from A's `missing`; whole states of keys
-//!    B did not list) and `Digests { answer: false }` of A's keys there.
-//! 4. B → A `Repair` with what A lacks.
+//! 1. A → B `Summary { level: 0 }`: the 16 child hashes of the root, over
+//!    the keys A holds that B also replicates.
+//! 2. The receiver compares with its own; for each child that differs it
+//!    either descends (`Summary` one level down, back to the sender) or,
+//!    once the range holds few keys here, sends `Digests { answer: true }`
+//!    of the keys it holds there.
+//! 3. Digests are answered with a `Repair` (what the other lacks; whole
+//!    states of keys it did not list) and, when asked, the own digests
+//!    of the same ranges, which bring back the other direction's `Repair`.
 
 use super::{Store, preference};
-use crate::message::{BUCKETS, Message};
+use crate::message::{FANOUT, MAX_LEVEL, Message};
 use crate::value::StoreValue;
 use murmura_crdt::Codec;
 use murmura_hash::{Placement, key_hash};
-use std::collections::{BTreeMap, BTreeSet};
 
-fn bucket_of(key: &[u8]) -> u16 {
-    (key_hash(key) >> (64 - BUCKETS.trailing_zeros())) as u16
+/// A range with at most this many keys here is compared key by key.
+const LEAF_KEYS: usize = 2;
+
+/// The inclusive key-hash range of the node `prefix` at `level`.
+fn range_of(level: u8, prefix: u64) -> (u64, u64) {
+    if level == 0 {
+        return (0, u64::MAX);
+    }
+    let shift = 64 - 4 * u32::from(level);
+    let lo = prefix << shift;
+    (lo, lo | ((1u64 << shift) - 1))
+}
+
+/// One key this replica shares with a peer: its hash, the hash of its
+/// state, and the key.
+type Shared = (u64, u32, Vec<u8>);
+
+fn slice(shared: &[Shared], level: u8, prefix: u64) -> &[Shared] {
+    let (lo, hi) = range_of(level, prefix);
+    let start = shared.partition_point(|(kh, _, _)| *kh < lo);
+    let end = shared.partition_point(|(kh, _, _)| *kh <= hi);
+    &shared[start..end]
+}
+
+fn children(keys: &[Shared], level: u8) -> [u32; FANOUT] {
+    let shift = 60 - 4 * u32::from(level);
+    let mut sums = [0u32; FANOUT];
+    for (kh, h, _) in keys {
+        let c = ((kh >> shift) & 15) as usize;
+        sums[c] = sums[c].wrapping_add(*h);
+    }
+    sums
+}
+
+fn in_ranges(kh: u64, ranges: &[(u8, u64)]) -> bool {
+    ranges.iter().any(|(level, prefix)| {
+        let (lo, hi) = range_of(*level, *prefix);
+        (lo..=hi).contains(&kh)
+    })
 }
 
 impl<V, P> Store<V, P>
@@ -34,33 +73,27 @@ where
             .unwrap_or(false)
     }
 
-    fn entry_hash(&mut self, key: &[u8]) -> u64 {
-        let Some(entry) = self.data.get_mut(key) else {
-            return 0;
-        };
-        if let Some(h) = entry.hash {
-            return h;
-        }
-        let h = xxhash_rust::xxh3::xxh3_64_with_seed(&entry.value.to_bytes(), key_hash(key));
-        entry.hash = Some(h);
-        h
-    }
-
-    /// Bucket sums over the keys this replica holds that `peer` also replicates.
-    fn summary_for(&mut self, peer: &str) -> BTreeMap<u16, u64> {
-        let shared: Vec<Vec<u8>> = self
+    /// The keys held here that `peer` also replicates, by key hash.
+    fn shared_with(&mut self, peer: &str) -> Vec<Shared> {
+        let keys: Vec<Vec<u8>> = self
             .data
             .keys()
             .filter(|k| self.shares(k, peer))
             .cloned()
             .collect();
-        let mut sums = BTreeMap::new();
-        for key in shared {
-            let h = self.entry_hash(&key);
-            let sum: &mut u64 = sums.entry(bucket_of(&key)).or_insert(0);
-            *sum = sum.wrapping_add(h);
-        }
-        sums
+        let mut shared: Vec<Shared> = keys
+            .into_iter()
+            .map(|key| {
+                let kh = key_hash(&key);
+                let entry = self.data.get_mut(&key).expect("listed above");
+                let h = *entry.hash.get_or_insert_with(|| {
+                    xxhash_rust::xxh3::xxh3_64_with_seed(&entry.value.to_bytes(), kh) as u32
+                });
+                (kh, h, key)
+            })
+            .collect();
+        shared.sort_unstable();
+        shared
     }
 
     /// Starts a round with a random reachable peer.
@@ -69,50 +102,79 @@ where
             return;
         };
         self.stats.anti_entropy_rounds += 1;
-        let buckets = self.summary_for(&peer).into_iter().collect();
-        self.send(&peer, Message::Summary { buckets });
-    }
-
-    fn digests_in(&self, peer: &str, buckets: &BTreeSet<u16>) -> Vec<(Vec<u8>, V::Digest)> {
-        self.data
-            .iter()
-            .filter(|(k, _)| buckets.contains(&bucket_of(k)) && self.shares(k, peer))
-            .map(|(k, e)| (k.clone(), e.value.digest()))
-            .collect()
-    }
-
-    pub(super) fn on_summary(&mut self, from: &str, theirs: &[(u16, u64)]) {
-        let ours = self.summary_for(from);
-        let theirs: BTreeMap<u16, u64> = theirs.iter().copied().collect();
-        let differ: BTreeSet<u16> = ours
-            .keys()
-            .chain(theirs.keys())
-            .copied()
-            .filter(|b| ours.get(b) != theirs.get(b))
-            .collect();
-        if differ.is_empty() {
-            return;
-        }
-        let entries = self.digests_in(from, &differ);
+        let shared = self.shared_with(&peer);
+        let root = children(&shared, 0);
         self.send(
-            from,
-            Message::Digests {
-                buckets: differ.into_iter().collect(),
-                entries,
-                answer: true,
+            &peer,
+            Message::Summary {
+                level: 0,
+                nodes: vec![(0, root)],
             },
         );
+    }
+
+    pub(super) fn on_summary(&mut self, from: &str, level: u8, nodes: &[(u64, [u32; FANOUT])]) {
+        if level >= MAX_LEVEL {
+            return;
+        }
+        let shared = self.shared_with(from);
+        let mut descend = Vec::new();
+        let mut leaves = Vec::new();
+        for (prefix, theirs) in nodes {
+            let ours = children(slice(&shared, level, *prefix), level);
+            for c in 0..FANOUT {
+                if ours[c] == theirs[c] {
+                    continue;
+                }
+                let (child_level, child) = (level + 1, (prefix << 4) | c as u64);
+                let keys = slice(&shared, child_level, child);
+                if keys.len() <= LEAF_KEYS || child_level == MAX_LEVEL {
+                    leaves.push((child_level, child));
+                } else {
+                    descend.push((child, children(keys, child_level)));
+                }
+            }
+        }
+        if !descend.is_empty() {
+            self.send(
+                from,
+                Message::Summary {
+                    level: level + 1,
+                    nodes: descend,
+                },
+            );
+        }
+        if !leaves.is_empty() {
+            let entries = self.digests_in(&shared, &leaves);
+            self.send(
+                from,
+                Message::Digests {
+                    ranges: leaves,
+                    entries,
+                    answer: true,
+                },
+            );
+        }
+    }
+
+    fn digests_in(&self, shared: &[Shared], ranges: &[(u8, u64)]) -> Vec<(Vec<u8>, V::Digest)> {
+        ranges
+            .iter()
+            .flat_map(|(level, prefix)| slice(shared, *level, *prefix))
+            .filter_map(|(_, _, key)| self.data.get(key).map(|e| (key.clone(), e.value.digest())))
+            .collect()
     }
 
     pub(super) fn on_digests(
         &mut self,
         from: &str,
-        buckets: &[u16],
+        ranges: &[(u8, u64)],
         entries: Vec<(Vec<u8>, V::Digest)>,
         answer: bool,
     ) {
-        let buckets: BTreeSet<u16> = buckets.iter().copied().collect();
-        let listed: BTreeSet<&[u8]> = entries.iter().map(|(k, _)| k.as_slice()).collect();
+        let shared = self.shared_with(from);
+        let listed: std::collections::BTreeSet<&[u8]> =
+            entries.iter().map(|(k, _)| k.as_slice()).collect();
         let mut repair: Vec<(Vec<u8>, V)> = Vec::new();
         for (key, digest) in &entries {
             if let Some(entry) = self.data.get(key) {
@@ -123,19 +185,14 @@ where
             }
         }
         // Keys the peer does not hold at all: whole states.
-        for (key, entry) in &self.data {
-            if buckets.contains(&bucket_of(key))
+        for (kh, _, key) in &shared {
+            if in_ranges(*kh, ranges)
                 && !listed.contains(key.as_slice())
-                && self.shares(key, from)
+                && let Some(entry) = self.data.get(key)
             {
                 repair.push((key.clone(), entry.value.clone()));
             }
         }
-        let ours = if answer {
-            Some(self.digests_in(from, &buckets))
-        } else {
-            None
-        };
         for chunk in repair.chunks(self.config.max_repair_keys) {
             self.send(
                 from,
@@ -145,11 +202,12 @@ where
                 },
             );
         }
-        if let Some(entries) = ours {
+        if answer {
+            let entries = self.digests_in(&shared, ranges);
             self.send(
                 from,
                 Message::Digests {
-                    buckets: buckets.into_iter().collect(),
+                    ranges: ranges.to_vec(),
                     entries,
                     answer: false,
                 },

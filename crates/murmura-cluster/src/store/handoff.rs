@@ -129,7 +129,7 @@ where
 
     fn places_here(&self, key: &[u8]) -> bool {
         preference(&*self.placement, &self.config, key_hash(key))
-            .map(|r| r.iter().any(|n| *n == self.name))
+            .map(|r| r.contains(&self.name))
             .unwrap_or(false)
     }
 
@@ -141,7 +141,7 @@ where
         for (key, entry) in &self.data {
             let h = key_hash(key);
             let new = preference(&*self.placement, &self.config, h).unwrap_or_default();
-            if !new.iter().any(|n| *n == self.name) {
+            if !new.contains(&self.name) {
                 leaving.push(key.clone());
                 continue;
             }
@@ -195,7 +195,7 @@ where
             };
             let owners =
                 preference(&*self.placement, &self.config, key_hash(key)).unwrap_or_default();
-            if owners.iter().any(|n| *n == self.name) {
+            if owners.contains(&self.name) {
                 stays.push(key.clone());
                 continue;
             }
@@ -257,11 +257,11 @@ where
                 let mut check = BTreeSet::new();
                 for (key, version) in h.keys {
                     let current = self.data.get(&key).map(|e| e.version);
-                    if current == Some(version) {
-                        if let Some(confirmed) = self.leaving.get_mut(&key) {
-                            confirmed.insert(from.to_owned(), version);
-                            check.insert(key);
-                        }
+                    if current == Some(version)
+                        && let Some(confirmed) = self.leaving.get_mut(&key)
+                    {
+                        confirmed.insert(from.to_owned(), version);
+                        check.insert(key);
                     }
                 }
                 for key in check {
@@ -281,7 +281,7 @@ where
             return;
         };
         let owners = preference(&*self.placement, &self.config, key_hash(key)).unwrap_or_default();
-        if owners.iter().any(|n| *n == self.name) {
+        if owners.contains(&self.name) {
             return;
         }
         if owners.iter().all(|o| confirmed.get(o) == Some(version)) {

@@ -1,0 +1,7 @@
+//! Integration tests of the store core, driven by a small deterministic
+//! network of replicas.
+
+mod codec;
+mod net;
+mod store;
+mod value;
