@@ -54,6 +54,9 @@ pub enum Error {
     /// apply it. Nothing was applied.
     #[error("the coordinating replica refused the request")]
     Refused,
+    /// The store member's driver has stopped.
+    #[error("the store member has stopped")]
+    Stopped,
     /// A configuration value is out of range.
     #[error("invalid store configuration: {0}")]
     Config(&'static str),

@@ -32,6 +32,10 @@ pub mod message;
 mod store;
 mod value;
 
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub mod runtime;
+
 pub use config::{Config, Consistency};
 pub use error::{Error, Result};
 pub use message::{MAX_KEY_LEN, RequestId};

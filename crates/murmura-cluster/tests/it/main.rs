@@ -3,5 +3,6 @@
 
 mod codec;
 mod net;
+mod runtime;
 mod store;
 mod value;
