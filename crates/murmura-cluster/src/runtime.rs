@@ -99,7 +99,7 @@ fn now() -> Duration {
 }
 
 fn placement(names: &BTreeSet<String>, ring: &RingConfig) -> Result<Arc<Ring<String>>> {
-    Ring::new(names.iter().map(|n| NodeSpec::new(n.clone())), ring.clone())
+    Ring::new(names.iter().map(|n| NodeSpec::new(n.clone())), *ring)
         .map(Arc::new)
         .map_err(|_| Error::NoMembers)
 }
