@@ -10,7 +10,11 @@
 //! | `crdt`    | [`crdt`]       | replicas that converge without coordination |
 //! | `breaker` | [`breaker`] | keep a sick dependency from dragging callers down |
 //! | `gossip`  | [`gossip`]   | who is in the cluster and who is alive (SWIM + Lifeguard) |
+//! | `cluster` | [`cluster`] | a replicated key → CRDT store composed from all of the above |
 //!
+//! Features of the primitives pass through: `gossip-tokio` (the UDP/TCP
+//! runtime), `encryption`, `compression` (all on by default, so they can be
+//! turned off), `breaker-tower` and `breaker-tokio` (off by default).
 //! The `serde` feature turns on serde support in every enabled primitive.
 //! [`core`] holds the pieces they share: time sources, framing, codecs.
 #![deny(missing_docs, unreachable_pub)]
@@ -40,6 +44,10 @@ pub use murmura_breaker as breaker;
 pub use murmura_gossip as gossip;
 
 // The README's code blocks run as doctests, so the quick start always compiles.
+#[cfg(feature = "cluster")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cluster")))]
+pub use murmura_cluster as cluster;
+
 #[doc = include_str!("../../../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
