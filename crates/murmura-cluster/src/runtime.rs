@@ -81,6 +81,7 @@ enum Command {
     Get(Vec<u8>, Consistency, oneshot::Sender<Result<Value>>),
     Local(Vec<u8>, oneshot::Sender<Option<Value>>),
     Keys(oneshot::Sender<Vec<Vec<u8>>>),
+    Replicas(Vec<u8>, oneshot::Sender<Result<Vec<String>>>),
     Status(oneshot::Sender<Status>),
     Stop,
 }
@@ -206,6 +207,15 @@ impl Node {
         self.ask(Command::Keys).await
     }
 
+    /// The members that hold `key` under this member's placement.
+    ///
+    /// # Errors
+    /// [`Error::NoMembers`], or [`Error::Stopped`] after [`stop`](Self::stop).
+    pub async fn replicas_of(&self, key: impl Into<Vec<u8>>) -> Result<Vec<String>> {
+        let key = key.into();
+        self.ask(|tx| Command::Replicas(key, tx)).await?
+    }
+
     /// A snapshot of the store's state and counters.
     ///
     /// # Errors
@@ -293,6 +303,9 @@ impl Driver {
             }
             Command::Keys(tx) => {
                 let _ = tx.send(self.store.keys().map(<[u8]>::to_vec).collect());
+            }
+            Command::Replicas(key, tx) => {
+                let _ = tx.send(self.store.replicas_of(&key));
             }
             Command::Status(tx) => {
                 let placed = self.placed.iter().cloned().collect();
