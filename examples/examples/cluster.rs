@@ -22,7 +22,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 #[derive(Parser, Debug, Clone)]
-#[command(about = "A replicated CRDT store on loopback: workload, a crash, a restart, and a check that nothing acknowledged is lost")]
+#[command(
+    about = "A replicated CRDT store on loopback: workload, a crash, a restart, and a check that nothing acknowledged is lost"
+)]
 struct Args {
     /// Members in the cluster.
     #[arg(long, default_value_t = 5)]
@@ -203,8 +205,9 @@ async fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
     );
 
     let ledger = Arc::new(Mutex::new(Ledger::default()));
-    let nodes: Arc<Mutex<Vec<Option<Node>>>> =
-        Arc::new(Mutex::new(cluster.members.iter().map(|m| m.node.clone()).collect()));
+    let nodes: Arc<Mutex<Vec<Option<Node>>>> = Arc::new(Mutex::new(
+        cluster.members.iter().map(|m| m.node.clone()).collect(),
+    ));
     let acked = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -212,8 +215,13 @@ async fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
     let end = started + Duration::from_secs(args.duration);
     let mut clients = Vec::new();
     for c in 0..args.clients {
-        let (ledger, nodes, acked, failed, stop) =
-            (ledger.clone(), nodes.clone(), acked.clone(), failed.clone(), stop.clone());
+        let (ledger, nodes, acked, failed, stop) = (
+            ledger.clone(),
+            nodes.clone(),
+            acked.clone(),
+            failed.clone(),
+            stop.clone(),
+        );
         let args = args.clone();
         clients.push(tokio::spawn(async move {
             let mut rng = args.seed ^ (c as u64).wrapping_mul(0x2545_f491_4f6c_dd1d);
@@ -243,9 +251,14 @@ async fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
                 let (key, op) = match pick % 10 {
                     0..=5 => (format!("counter-{k}"), Op::Add(1)),
                     6..=8 => (format!("set-{k}"), Op::Insert(format!("c{c}-{seq}"))),
-                    _ => (format!("register-c{c}-{seq}"), Op::Write(format!("v{seq}").into_bytes())),
+                    _ => (
+                        format!("register-c{c}-{seq}"),
+                        Op::Write(format!("v{seq}").into_bytes()),
+                    ),
                 };
-                let result = node.update(key.clone(), op.clone(), Consistency::Default).await;
+                let result = node
+                    .update(key.clone(), op.clone(), Consistency::Default)
+                    .await;
                 let mut l = ledger.lock().unwrap();
                 match (&result, op) {
                     (Ok(()), Op::Add(by)) => l.counters.entry(key).or_default().0 += i128::from(by),
@@ -296,7 +309,10 @@ async fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
             restarted = true;
             cluster.start_member(victim).await?;
             nodes.lock().unwrap()[victim] = cluster.members[victim].node.clone();
-            multi.println(format!("t={t}s: restarted {} (empty)", cluster.members[victim].name))?;
+            multi.println(format!(
+                "t={t}s: restarted {} (empty)",
+                cluster.members[victim].name
+            ))?;
         }
         let now_acked = acked.load(Ordering::Relaxed);
         let rate = (now_acked - last_acked) as f64 / last_tick.elapsed().as_secs_f64();
@@ -316,8 +332,11 @@ async fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
                 None => lines.push(format!("{:<10} {:>6}", m.name, "down")),
                 Some(n) => {
                     let s = n.status().await?;
-                    let breakers: Vec<String> =
-                        s.breakers.iter().map(|(p, st)| format!("{p}:{st:?}")).collect();
+                    let breakers: Vec<String> = s
+                        .breakers
+                        .iter()
+                        .map(|(p, st)| format!("{p}:{st:?}"))
+                        .collect();
                     lines.push(format!(
                         "{:<10} {:>6} {:>7} {:>6} {:>8} {:>7}  {}",
                         m.name,
@@ -355,7 +374,10 @@ async fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
         .map_err(|_| "a client panicked")?;
     let settle_start = Instant::now();
     let live = cluster.live();
-    let by_name: BTreeMap<String, Node> = live.iter().map(|n| (n.name().to_owned(), n.clone())).collect();
+    let by_name: BTreeMap<String, Node> = live
+        .iter()
+        .map(|n| (n.name().to_owned(), n.clone()))
+        .collect();
     let check = || async {
         let mut problems = Vec::new();
         let keys = ledger
@@ -378,7 +400,9 @@ async fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
                     break;
                 }
                 let ok = if let Some(&(acked, maybe)) = ledger.counters.get(key) {
-                    v.as_ref().and_then(Value::as_counter).is_some_and(|c| c >= acked && c <= acked + maybe)
+                    v.as_ref()
+                        .and_then(Value::as_counter)
+                        .is_some_and(|c| c >= acked && c <= acked + maybe)
                 } else if let Some(want) = ledger.sets.get(key) {
                     v.as_ref()
                         .and_then(Value::as_set)
@@ -416,7 +440,11 @@ async fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
         );
         Ok(true)
     } else {
-        println!("{} keys are not right after {} s:", problems.len(), args.settle);
+        println!(
+            "{} keys are not right after {} s:",
+            problems.len(),
+            args.settle
+        );
         for p in problems.iter().take(20) {
             println!("  {p}");
         }

@@ -17,6 +17,8 @@
 //! - **Rebalancing.** On a new placement, keys move to their new owners
 //!   and are dropped by an old owner only after every new owner confirmed
 //!   holding them.
+//! - **Persistence** (optional, [`persist`]): an append-only log of
+//!   crc32-framed records and snapshots; a torn tail is reported and cut.
 //! - **Breakers per peer** (`murmura-breaker`), **bounded queues**
 //!   ([`Error::Overloaded`] instead of unbounded buffering).
 //!
@@ -29,6 +31,7 @@
 mod config;
 mod error;
 pub mod message;
+pub mod persist;
 mod store;
 mod value;
 

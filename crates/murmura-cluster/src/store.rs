@@ -9,6 +9,7 @@ mod handoff;
 
 use crate::config::{Config, Consistency};
 use crate::message::{MAX_KEY_LEN, Message, Refusal, RequestId, encode_batch};
+use crate::persist::{Journal, Recovered};
 use crate::value::{OpContext, StoreValue, ValueError};
 use crate::{Error, Result};
 use murmura_breaker::{CircuitBreaker, Permit, Registry};
@@ -76,6 +77,11 @@ pub struct Stats {
     pub anti_entropy_bytes: u64,
     /// Bytes sent in all.
     pub bytes_sent: u64,
+    /// Journal appends or commits that failed (nothing they covered was
+    /// acknowledged).
+    pub journal_errors: u64,
+    /// Records recovered from the journal that did not decode (skipped).
+    pub recovery_skipped: u64,
     /// Batches that could not be decoded.
     pub bad_batches: u64,
 }
@@ -199,6 +205,11 @@ where
     events: VecDeque<Event<V>>,
     next_anti_entropy: Duration,
     next_handoff: Duration,
+    journal: Option<Box<dyn Journal>>,
+    /// Records appended since the last commit.
+    uncommitted: bool,
+    /// Acknowledgements that wait for the journal's commit.
+    acks: Vec<(String, Message<V>)>,
     stats: Stats,
 }
 
@@ -258,9 +269,40 @@ where
             events: VecDeque::new(),
             next_anti_entropy: config.anti_entropy_interval,
             next_handoff: config.handoff_interval,
+            journal: None,
+            uncommitted: false,
+            acks: Vec::new(),
             stats: Stats::default(),
             config,
         })
+    }
+
+    /// Records every change in `journal` and commits it before
+    /// acknowledging (see [`crate::persist`] for what each fsync policy
+    /// risks). Hints held for other replicas are kept in memory only.
+    #[must_use]
+    pub fn with_journal(mut self, journal: Box<dyn Journal>) -> Self {
+        self.journal = Some(journal);
+        self
+    }
+
+    /// Merges what a journal recovered (before the replica takes traffic).
+    /// Records whose state does not decode are skipped and counted in
+    /// [`Stats::recovery_skipped`]. Returns the number applied.
+    pub fn recover(&mut self, recovered: &Recovered) -> usize {
+        let mut applied = 0;
+        let journal = self.journal.take();
+        for (key, bytes) in &recovered.entries {
+            match V::from_bytes(bytes) {
+                Ok(value) if check_key(key).is_ok() => {
+                    self.merge_local(key, &value);
+                    applied += 1;
+                }
+                _ => self.stats.recovery_skipped += 1,
+            }
+        }
+        self.journal = journal;
+        applied
     }
 
     /// This replica's member name.
@@ -486,6 +528,12 @@ where
         for message in batch {
             self.handle(from, message);
         }
+        let committed = self.journal_commit();
+        for (to, ack) in std::mem::take(&mut self.acks) {
+            if committed {
+                self.send(&to, ack);
+            }
+        }
         Ok(())
     }
 
@@ -513,6 +561,18 @@ where
             self.next_handoff = now + self.config.handoff_interval;
             self.deliver_hints(None);
             self.hand_off_leaving();
+        }
+        self.journal_commit();
+        if self.journal.as_ref().is_some_and(|j| j.wants_snapshot()) {
+            let mut entries = self
+                .data
+                .iter()
+                .map(|(k, e)| (k.clone(), e.value.to_bytes()));
+            if let Some(journal) = self.journal.as_mut() {
+                if journal.snapshot(&mut entries).is_err() {
+                    self.stats.journal_errors += 1;
+                }
+            }
         }
     }
 
@@ -696,6 +756,15 @@ where
         if let Some(confirmed) = self.leaving.get_mut(&key) {
             confirmed.clear();
         }
+        if !self_counts {
+            // Coordinating a key placed elsewhere (the forwarder's placement
+            // differed): the copy made here goes on to the owners.
+            self.leaving.entry(key.clone()).or_default();
+        }
+        // The coordinator's own copy counts as an acknowledgement only once
+        // it is as durable as the journal promises.
+        let durable = self.journal_append(&key, &delta) && self.journal_commit();
+        let self_counts = self_counts && durable;
         let mut write = PendingWrite {
             key: key.clone(),
             delta: delta.clone(),
@@ -949,6 +1018,11 @@ where
                         hash: None,
                     },
                 );
+                // A key that is not placed here (a sender with an older
+                // placement, a stray coordinator copy) goes on to its owners.
+                if !self.places_here(key) {
+                    self.leaving.entry(key.to_vec()).or_default();
+                }
                 true
             }
         };
@@ -957,8 +1031,54 @@ where
             if let Some(confirmed) = self.leaving.get_mut(key) {
                 confirmed.clear();
             }
+            self.journal_append(key, value);
         }
         changed
+    }
+
+    /// Appends to the journal, if any; false (and counted) on failure.
+    fn journal_append(&mut self, key: &[u8], value: &V) -> bool {
+        let Some(journal) = self.journal.as_mut() else {
+            return true;
+        };
+        match journal.append(key, &value.to_bytes()) {
+            Ok(()) => {
+                self.uncommitted = true;
+                true
+            }
+            Err(_) => {
+                self.stats.journal_errors += 1;
+                false
+            }
+        }
+    }
+
+    /// Commits the journal; false (and counted) on failure.
+    fn journal_commit(&mut self) -> bool {
+        if !self.uncommitted {
+            return true;
+        }
+        let now = self.now();
+        let Some(journal) = self.journal.as_mut() else {
+            return true;
+        };
+        self.uncommitted = false;
+        match journal.commit(now) {
+            Ok(()) => true,
+            Err(_) => {
+                self.stats.journal_errors += 1;
+                false
+            }
+        }
+    }
+
+    /// Sends `message` once the journal has committed what it acknowledges.
+    fn ack_after_commit(&mut self, to: &str, message: Message<V>) {
+        if self.journal.is_some() {
+            self.acks.push((to.to_owned(), message));
+        } else {
+            self.send(to, message);
+        }
     }
 
     fn handle(&mut self, from: &str, message: Message<V>) {
@@ -979,10 +1099,14 @@ where
                         }
                     }
                     None => {
+                        let before = self.stats.journal_errors;
                         self.merge_local(&key, &delta);
+                        if self.stats.journal_errors != before {
+                            return; // not recorded: no acknowledgement
+                        }
                     }
                 }
-                self.send(from, Message::WriteAck { req });
+                self.ack_after_commit(from, Message::WriteAck { req });
             }
             Message::WriteAck { req } => {
                 let mut ack = false;

@@ -216,13 +216,15 @@ where
     }
 
     pub(super) fn on_repair(&mut self, from: &str, req: Option<u64>, entries: Vec<(Vec<u8>, V)>) {
+        let errors = self.stats.journal_errors;
         for (key, value) in &entries {
             if self.merge_local(key, value) {
                 self.stats.keys_repaired += 1;
             }
         }
-        if let Some(req) = req {
-            self.send(from, Message::HandoffAck { req });
+        // Confirm only what was recorded.
+        if let Some(req) = req.filter(|_| self.stats.journal_errors == errors) {
+            self.ack_after_commit(from, Message::HandoffAck { req });
         }
     }
 }

@@ -127,7 +127,7 @@ where
         }
     }
 
-    fn places_here(&self, key: &[u8]) -> bool {
+    pub(super) fn places_here(&self, key: &[u8]) -> bool {
         preference(&*self.placement, &self.config, key_hash(key))
             .map(|r| r.contains(&self.name))
             .unwrap_or(false)

@@ -3,6 +3,7 @@
 
 mod codec;
 mod net;
+mod persist;
 mod runtime;
 mod store;
 mod value;

@@ -113,6 +113,11 @@ async fn three_members_replicate_writes_and_a_fourth_joins_and_takes_its_share()
         total == 180 && nodes[3].keys().await.unwrap().len() > 20
     })
     .await;
+    if !rebalanced {
+        for n in &nodes {
+            eprintln!("{:?}", n.status().await.unwrap());
+        }
+    }
     assert!(rebalanced, "keys rebalanced onto the fourth member");
     for i in 0..60u32 {
         let v = nodes[3]
