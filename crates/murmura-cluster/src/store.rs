@@ -568,10 +568,10 @@ where
                 .data
                 .iter()
                 .map(|(k, e)| (k.clone(), e.value.to_bytes()));
-            if let Some(journal) = self.journal.as_mut() {
-                if journal.snapshot(&mut entries).is_err() {
-                    self.stats.journal_errors += 1;
-                }
+            if let Some(journal) = self.journal.as_mut()
+                && journal.snapshot(&mut entries).is_err()
+            {
+                self.stats.journal_errors += 1;
             }
         }
     }
