@@ -10,6 +10,7 @@
 
 use clap::Parser;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use murmura::cluster::persist::FsyncPolicy;
 use murmura::cluster::runtime::{Node, NodeOptions};
 use murmura::cluster::{Config as StoreConfig, Consistency, Error, Op, Value};
 use murmura::gossip::Config as GossipConfig;
@@ -62,6 +63,17 @@ struct Args {
     /// Seed of the workload.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Directory for the members' journals (wiped at start); each member
+    /// gets a subdirectory, and the restarted member recovers from its own.
+    #[arg(long, default_value = "target/cluster-data")]
+    data_dir: std::path::PathBuf,
+    /// Keep data in memory only: the restarted member comes back empty and
+    /// catches up from its peers.
+    #[arg(long)]
+    no_persist: bool,
+    /// When journals are forced to disk: always, batched (every 10 ms) or never.
+    #[arg(long, default_value = "batched")]
+    fsync: String,
 }
 
 fn gossip_config() -> GossipConfig {
@@ -97,6 +109,7 @@ struct Cluster {
     members: Vec<Member>,
     seed: String,
     options: NodeOptions,
+    data_dir: Option<std::path::PathBuf>,
 }
 
 impl Cluster {
@@ -112,7 +125,9 @@ impl Cluster {
         } else {
             self.seed = gossip.local_addr().to_string();
         }
-        let node = Node::start(name, gossip.clone(), self.options.clone()).await?;
+        let mut options = self.options.clone();
+        options.data_dir = self.data_dir.as_ref().map(|d| d.join(&name));
+        let node = Node::start(name, gossip.clone(), options).await?;
         self.members[i].gossip = Some(gossip);
         self.members[i].node = Some(node);
         Ok(())
@@ -164,6 +179,15 @@ async fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
     store.validate()?;
     let mut options = NodeOptions::default();
     options.store = store;
+    options.fsync = match args.fsync.as_str() {
+        "always" => FsyncPolicy::Always,
+        "batched" => FsyncPolicy::Batched(Duration::from_millis(10)),
+        "never" => FsyncPolicy::Never,
+        other => return Err(format!("--fsync: expected always, batched or never, not {other}").into()),
+    };
+    if !args.no_persist {
+        let _ = std::fs::remove_dir_all(&args.data_dir);
+    }
     let mut cluster = Cluster {
         members: (0..args.members)
             .map(|i| Member {
@@ -174,6 +198,7 @@ async fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
             .collect(),
         seed: String::new(),
         options,
+        data_dir: (!args.no_persist).then(|| args.data_dir.clone()),
     };
     for i in 0..args.members {
         cluster.start_member(i).await?;
@@ -413,7 +438,11 @@ async fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
                     true
                 };
                 if !ok {
-                    problems.push(format!("{key}: {owner} is missing acknowledged writes"));
+                    let expected = match ledger.counters.get(key) {
+                        Some((acked, maybe)) => format!("{acked} acknowledged (+ up to {maybe} unacknowledged)"),
+                        None => "every acknowledged write".to_string(),
+                    };
+                    problems.push(format!("{key}: {owner} holds {v:?}, expected {expected}"));
                 }
             }
         }

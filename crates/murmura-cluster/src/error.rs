@@ -54,6 +54,9 @@ pub enum Error {
     /// apply it. Nothing was applied.
     #[error("the coordinating replica refused the request")]
     Refused,
+    /// The journal could not be opened or read (message of the I/O error).
+    #[error("storage: {0}")]
+    Storage(String),
     /// The store member's driver has stopped.
     #[error("the store member has stopped")]
     Stopped,

@@ -10,6 +10,7 @@
 //! member stays placed and is marked down, so its writes go to stand-ins
 //! as hints until it recovers.
 
+use crate::persist::{FileJournal, FsyncPolicy, TornTail};
 use crate::store::{Event as StoreEvent, Stats, Store};
 use crate::{Config, Consistency, Error, Op, RequestId, Result, Value};
 use murmura_gossip::runtime::Gossip;
@@ -36,6 +37,14 @@ pub struct NodeOptions {
     pub rebalance_delay: Duration,
     /// Virtual nodes and the like for the placement ring.
     pub ring: RingConfig,
+    /// Directory of this member's journal (log and snapshots); `None`
+    /// keeps data in memory only. A member restarted with the same
+    /// directory recovers what it held.
+    pub data_dir: Option<std::path::PathBuf>,
+    /// When the journal is forced to disk (see [`crate::persist`]).
+    pub fsync: FsyncPolicy,
+    /// Log size after which a snapshot replaces it.
+    pub snapshot_after_bytes: u64,
 }
 
 impl Default for NodeOptions {
@@ -46,6 +55,9 @@ impl Default for NodeOptions {
             seed: None,
             rebalance_delay: Duration::from_millis(200),
             ring: RingConfig::default(),
+            data_dir: None,
+            fsync: FsyncPolicy::Batched(Duration::from_millis(10)),
+            snapshot_after_bytes: 64 << 20,
         }
     }
 }
@@ -74,6 +86,10 @@ pub struct Status {
     pub events_missed: u64,
     /// Store batches the gossip member could not send.
     pub send_failures: u64,
+    /// Journal records recovered at start.
+    pub recovered: usize,
+    /// The journal's bad tail found at start (dropped, never applied).
+    pub torn: Option<TornTail>,
 }
 
 enum Command {
@@ -112,7 +128,8 @@ impl Node {
     ///
     /// # Errors
     /// [`Error::Config`] for invalid settings; [`Error::NoMembers`] if the
-    /// gossip member cannot be asked for its members.
+    /// gossip member cannot be asked for its members; [`Error::Storage`]
+    /// if the data directory cannot be opened.
     pub async fn start(name: String, gossip: Gossip, options: NodeOptions) -> Result<Self> {
         let events = gossip.subscribe();
         let members = gossip.members().await.map_err(|_| Error::NoMembers)?;
@@ -131,6 +148,15 @@ impl Node {
             placement(&placed, &options.ring)?,
             seed,
         )?;
+        let mut torn = None;
+        let mut recovered_keys = 0;
+        if let Some(dir) = &options.data_dir {
+            let (journal, recovered) = FileJournal::open(dir, options.fsync, options.snapshot_after_bytes)
+                .map_err(|e| Error::Storage(e.to_string()))?;
+            store = store.with_journal(Box::new(journal));
+            recovered_keys = store.recover(&recovered);
+            torn = recovered.torn;
+        }
         for m in members.iter().filter(|m| m.state == State::Dead) {
             store.peer_down(now(), &m.name);
         }
@@ -146,6 +172,8 @@ impl Node {
             updates: HashMap::new(),
             reads: HashMap::new(),
             events_missed: 0,
+            torn,
+            recovered_keys,
             send_failures: Arc::new(std::sync::atomic::AtomicU64::new(0)),
         };
         tokio::spawn(driver.run());
@@ -246,6 +274,8 @@ struct Driver {
     updates: HashMap<RequestId, oneshot::Sender<Result<()>>>,
     reads: HashMap<RequestId, oneshot::Sender<Result<Value>>>,
     events_missed: u64,
+    torn: Option<TornTail>,
+    recovered_keys: usize,
     send_failures: Arc<std::sync::atomic::AtomicU64>,
 }
 
@@ -329,6 +359,8 @@ impl Driver {
                     send_failures: self
                         .send_failures
                         .load(std::sync::atomic::Ordering::Relaxed),
+                    recovered: self.recovered_keys,
+                    torn: self.torn.clone(),
                 });
             }
             Command::Stop => {}
