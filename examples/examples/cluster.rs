@@ -183,7 +183,9 @@ async fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
         "always" => FsyncPolicy::Always,
         "batched" => FsyncPolicy::Batched(Duration::from_millis(10)),
         "never" => FsyncPolicy::Never,
-        other => return Err(format!("--fsync: expected always, batched or never, not {other}").into()),
+        other => {
+            return Err(format!("--fsync: expected always, batched or never, not {other}").into());
+        }
     };
     if !args.no_persist {
         let _ = std::fs::remove_dir_all(&args.data_dir);
@@ -439,7 +441,9 @@ async fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
                 };
                 if !ok {
                     let expected = match ledger.counters.get(key) {
-                        Some((acked, maybe)) => format!("{acked} acknowledged (+ up to {maybe} unacknowledged)"),
+                        Some((acked, maybe)) => {
+                            format!("{acked} acknowledged (+ up to {maybe} unacknowledged)")
+                        }
                         None => "every acknowledged write".to_string(),
                     };
                     problems.push(format!("{key}: {owner} holds {v:?}, expected {expected}"));

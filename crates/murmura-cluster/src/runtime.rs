@@ -151,8 +151,9 @@ impl Node {
         let mut torn = None;
         let mut recovered_keys = 0;
         if let Some(dir) = &options.data_dir {
-            let (journal, recovered) = FileJournal::open(dir, options.fsync, options.snapshot_after_bytes)
-                .map_err(|e| Error::Storage(e.to_string()))?;
+            let (journal, recovered) =
+                FileJournal::open(dir, options.fsync, options.snapshot_after_bytes)
+                    .map_err(|e| Error::Storage(e.to_string()))?;
             store = store.with_journal(Box::new(journal));
             recovered_keys = store.recover(&recovered);
             torn = recovered.torn;
