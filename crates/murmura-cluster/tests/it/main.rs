@@ -4,6 +4,5 @@
 mod codec;
 mod net;
 mod persist;
-mod runtime;
 mod store;
 mod value;

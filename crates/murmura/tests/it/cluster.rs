@@ -1,9 +1,10 @@
-//! Store members over real gossip members on loopback.
+//! The replicated store over gossip members on loopback, through the facade.
 
-use murmura_cluster::runtime::{Node, NodeOptions};
-use murmura_cluster::{Consistency, Op};
-use murmura_gossip::Config;
-use murmura_gossip::runtime::{Gossip, Options};
+use murmura::cluster::runtime::{Node, NodeOptions};
+use murmura::cluster::{Consistency, Op};
+use murmura::gossip::Config;
+use murmura::gossip::runtime::{Gossip, Options};
+use murmura::gossip::wire::Keyring;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -19,9 +20,13 @@ fn fast_config() -> Config {
 }
 
 async fn member(i: u8) -> (String, Gossip) {
+    member_with(i, fast_config()).await
+}
+
+async fn member_with(i: u8, config: Config) -> (String, Gossip) {
     let name = format!("s{i}");
     let bind: SocketAddr = format!("127.0.0.{}:0", 60 + i).parse().unwrap();
-    let mut o = Options::new(name.clone(), bind, fast_config());
+    let mut o = Options::new(name.clone(), bind, config);
     o.rng_seed = Some(u64::from(i));
     (name, Gossip::start(o).await.unwrap())
 }
@@ -133,4 +138,59 @@ async fn three_members_replicate_writes_and_a_fourth_joins_and_takes_its_share()
         g.stop().await;
     }
     g.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_key_a_process_can_neither_join_read_nor_write() {
+    let keyed = |key: u8| {
+        let mut c = fast_config();
+        c.keyring = Some(Keyring::new([key; 32]));
+        c
+    };
+    let (a, ga) = member_with(10, keyed(1)).await;
+    let (b, gb) = member_with(11, keyed(1)).await;
+    let seed = ga.local_addr().to_string();
+    gb.join([seed.as_str()]).await.expect("same key joins");
+    let na = Node::start(a, ga.clone(), NodeOptions::default())
+        .await
+        .unwrap();
+    let nb = Node::start(b, gb.clone(), NodeOptions::default())
+        .await
+        .unwrap();
+    let formed = eventually(10, || async {
+        nb.status().await.unwrap().placed.len() == 2
+    })
+    .await;
+    assert!(formed);
+    na.update("secret", Op::Write(b"42".to_vec()), Consistency::All)
+        .await
+        .expect("keyed members replicate");
+    // An intruder with another key (or none) cannot join...
+    for intruder in [keyed(2), fast_config()] {
+        let (name, gi) = member_with(12, intruder).await;
+        assert!(gi.join([seed.as_str()]).await.is_err(), "join refused");
+        let ni = Node::start(name, gi.clone(), NodeOptions::default())
+            .await
+            .unwrap();
+        // ...its store stays alone: it neither reads the cluster's data...
+        let read = ni.get("secret", Consistency::One).await.unwrap();
+        assert!(read.as_register().is_none(), "the intruder read nothing");
+        // ...nor writes into it.
+        ni.update("secret", Op::Write(b"evil".to_vec()), Consistency::One)
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let v = na.get("secret", Consistency::All).await.unwrap();
+        assert_eq!(v.as_register(), Some(&b"42"[..]));
+        assert!(
+            ga.members().await.unwrap().iter().all(|m| m.name != "s12"),
+            "not a member"
+        );
+        ni.stop().await;
+        gi.stop().await;
+    }
+    na.stop().await;
+    nb.stop().await;
+    ga.stop().await;
+    gb.stop().await;
 }
