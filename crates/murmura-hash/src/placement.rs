@@ -116,6 +116,9 @@ pub struct Replicas<'a, P: Placement + ?Sized> {
     zones: Seen,
     left: usize,
     spread_zones: bool,
+    /// The next roster index of the safety net that runs if a probe ends
+    /// before `n` distinct nodes were found.
+    fallback: u32,
 }
 
 impl<'a, P: Placement + ?Sized> Replicas<'a, P> {
@@ -138,6 +141,7 @@ impl<'a, P: Placement + ?Sized> Replicas<'a, P> {
             zones: Seen::default(),
             left: n,
             spread_zones,
+            fallback: 0,
         })
     }
 
@@ -151,7 +155,7 @@ impl<'a, P: Placement + ?Sized> Replicas<'a, P> {
         loop {
             let Some(i) = self.probe.next() else {
                 if !self.spread_zones {
-                    return None;
+                    return self.next_unseen();
                 }
                 // Fewer zones than the probe could fill: relax and start over.
                 self.spread_zones = false;
@@ -177,6 +181,28 @@ impl<'a, P: Placement + ?Sized> Replicas<'a, P> {
             self.left -= 1;
             return Some(i);
         }
+    }
+}
+
+impl<P: Placement + ?Sized> Replicas<'_, P> {
+    /// The safety net behind the probe rule: should a probe end without
+    /// having visited every member (a faulty `Placement` implementation),
+    /// the remaining replicas are the unseen members in roster order, so a
+    /// replica set is never short. The crate's own probes are tested to
+    /// visit every member, so they never get here.
+    #[cold]
+    fn next_unseen(&mut self) -> Option<u32> {
+        let len = self.placement.len() as u32;
+        while self.fallback < len {
+            let i = self.fallback;
+            self.fallback += 1;
+            if !self.seen.contains(i) {
+                self.seen.push(i);
+                self.left -= 1;
+                return Some(i);
+            }
+        }
+        None
     }
 }
 
