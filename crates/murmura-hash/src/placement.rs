@@ -12,7 +12,10 @@ use crate::plan::MovePlan;
 /// and a *probe*: a finite sequence of node indices, starting with the owner,
 /// that visits every member at least once (repeats allowed). Replica sets are
 /// the first distinct nodes of the probe, so they never allocate for up to
-/// eight replicas.
+/// eight replicas. (Should a probe break the rule and end early, the
+/// replica iterator fills in with the unseen members in roster order, so a
+/// replica set is never short; this crate's probes are tested to visit every
+/// member, whatever the weights.)
 ///
 /// ```
 /// use murmura_hash::{NodeSpec, Placement, Rendezvous, key_hash};

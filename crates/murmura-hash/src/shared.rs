@@ -199,7 +199,14 @@ mod loom_tests {
                 .map(|id| {
                     let shared = Arc::clone(&shared);
                     thread::spawn(move || {
-                        shared.add(NodeSpec::new(id)).unwrap();
+                        if id == 1 {
+                            shared.add(NodeSpec::new(id)).unwrap();
+                        } else {
+                            // The placement returned is the one this
+                            // writer published: it holds its own node.
+                            let (_, published) = shared.add_published(NodeSpec::new(id)).unwrap();
+                            assert!(published.roster().index_of(&id).is_some());
+                        }
                     })
                 })
                 .collect();
