@@ -48,6 +48,9 @@ const INTERVAL_SALT: u64 = 0x9e37_79b9_7f4a_7c15;
 /// ```
 #[inline]
 pub fn jump_bucket(key_hash: u64, n: u32) -> u32 {
+    if n <= 1 {
+        return 0;
+    }
     bucket_in(key_hash, &Top::of(n))
 }
 
@@ -83,12 +86,11 @@ const fn interval_salt(j: u32) -> u64 {
     INTERVAL_SALT.wrapping_mul(j as u64 + 1)
 }
 
+/// [`jump_bucket`] for `top.n >= 1` (for `n == 1` every select below
+/// lands on bucket 0; `n == 0` would never leave the chain).
 #[inline(always)]
 fn bucket_in(key_hash: u64, top: &Top) -> u32 {
     let Top { n, k, low, salt } = *top;
-    if n <= 1 {
-        return 0;
-    }
     // The key hash is already uniform (XXH3), so its bits say directly which
     // intervals hold a jump point; the points themselves are hashed from it.
     let occupied = key_hash;
@@ -100,7 +102,7 @@ fn bucket_in(key_hash: u64, top: &Top) -> u32 {
     // interval, or bucket 0 when none is.
     let lower = occupied & ((1u64 << k) - 1);
     let highest = 63 - (lower | 1).leading_zeros();
-    let lower_point = interval_point(key_hash, highest) & mask(lower != 0);
+    let lower_point = pick(lower != 0, interval_point(key_hash, highest), 0);
     // The top interval, cut off by n: its largest point, then each next
     // point below it (uniform below the last) until one falls below n. The
     // first step draws from the unused high half of the point's own hash,
@@ -113,10 +115,15 @@ fn bucket_in(key_hash: u64, top: &Top) -> u32 {
     let second = below(top_draw >> 32, first);
     let third = below(occupied >> 32, second);
     let mut point = pick(first < n, first, pick(second < n, second, third));
-    let top_occupied = occupied >> k & 1 == 1;
-    if top_occupied & (point >= n) {
+    // Walk the rest of the chain whenever the unrolled steps stayed at or
+    // above n, whether or not the top interval is occupied (the result then
+    // ignores it): a branch on "occupied and above n" compiles to a branch
+    // on the occupancy bit, a coin toss mispredicted on every other key,
+    // while "above n" alone is rare and predicted.
+    if point >= n {
         point = chain_tail(key_hash, k, third, n);
     }
+    let top_occupied = occupied >> k & 1 == 1;
     pick(top_occupied & (point >= low), point, lower_point)
 }
 
@@ -128,16 +135,13 @@ fn below(bits32: u64, point: u32) -> u32 {
     ((bits32 * u64::from(point)) >> 32) as u32
 }
 
-/// `if c { a } else { b }` without a branch.
+/// `if c { a } else { b }` without a branch. Written as masks alone, LLVM
+/// still turns such selects back into branches once the lookup is inlined
+/// into a caller's loop (x86's cmov-to-branch conversion), and with random
+/// keys those branches mispredict; `select_unpredictable` tells it not to.
 #[inline(always)]
 fn pick(c: bool, a: u32, b: u32) -> u32 {
-    (a & mask(c)) | (b & !mask(c))
-}
-
-/// All ones when `c`, else zero.
-#[inline(always)]
-fn mask(c: bool) -> u32 {
-    0u32.wrapping_sub(u32::from(c))
+    std::hint::select_unpredictable(c, a, b)
 }
 
 /// The rest of the top interval's chain after the unrolled steps, walked
@@ -205,6 +209,10 @@ pub struct Jump<N> {
     buckets: Vec<Bucket>,
     /// The identifier in each bucket, for remapping after roster changes.
     names: Vec<Option<N>>,
+    /// The identifier of each bucket as it was last occupied: equal to
+    /// `names` for every working bucket (the only ones lookups answer), so
+    /// a lookup reads a name with one load and no `Option` check.
+    ids: Vec<N>,
     /// Removed buckets, most recent last.
     removed: Vec<u32>,
     /// `jump_bucket`'s constants for `buckets.len()`.
@@ -229,6 +237,7 @@ impl<N: NodeId + StableHash> Jump<N> {
             .collect();
         let top = Top::of(roster.len() as u32);
         Ok(Self {
+            ids: roster.specs().iter().map(|s| s.id.clone()).collect(),
             roster,
             buckets,
             names,
@@ -328,11 +337,8 @@ impl<N> Placement for Jump<N> {
         if self.roster.is_empty() {
             return Err(Error::EmptyRing);
         }
-        // A working bucket always holds a name; `bucket` only answers
-        // working buckets.
-        self.names[self.bucket(key_hash) as usize]
-            .as_ref()
-            .ok_or(Error::EmptyRing)
+        // `bucket` only answers working buckets, whose `ids` entry is current.
+        Ok(&self.ids[self.bucket(key_hash) as usize])
     }
 
     fn probe(&self, key_hash: u64) -> JumpProbe<'_, N> {
@@ -403,6 +409,7 @@ impl<N: NodeId + StableHash> Membership for Jump<N> {
             Some(b) => {
                 next.buckets[b as usize].replacer = NONE;
                 next.names[b as usize] = Some(node.id.clone());
+                next.ids[b as usize] = node.id.clone();
             }
             None => {
                 next.buckets.push(Bucket {
@@ -410,6 +417,7 @@ impl<N: NodeId + StableHash> Membership for Jump<N> {
                     node: NONE,
                 });
                 next.names.push(Some(node.id.clone()));
+                next.ids.push(node.id.clone());
             }
         }
         next.reindex();
@@ -431,6 +439,7 @@ impl<N: NodeId + StableHash> Membership for Jump<N> {
             // The last bucket with nothing removed: jump shrinks on its own.
             next.buckets.pop();
             next.names.pop();
+            next.ids.pop();
         } else {
             next.buckets[b as usize].replacer = working_after;
             next.removed.push(b);
