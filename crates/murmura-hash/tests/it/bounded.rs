@@ -37,6 +37,25 @@ fn assert_within_caps(b: &BoundedLoad<u32>, eps: f64) {
     );
 }
 
+fn holders(b: &BoundedLoad<u32>, keys: &[u64]) -> Vec<u32> {
+    keys.iter().map(|&k| *b.holder(k).unwrap()).collect()
+}
+
+/// The relocations name exactly the keys whose holder changed, once each,
+/// from the old holder to the new one.
+fn check_exact(b: &BoundedLoad<u32>, keys: &[u64], before: &[u32], moves: &[Relocation<u32>]) {
+    let planned: HashMap<u64, (u32, u32)> =
+        moves.iter().map(|r| (r.key_hash, (r.from, r.to))).collect();
+    assert_eq!(planned.len(), moves.len(), "a key is listed twice");
+    for (&k, &o) in keys.iter().zip(before) {
+        let now = *b.holder(k).unwrap();
+        match planned.get(&k) {
+            Some(&(from, to)) => assert_eq!((from, to), (o, now), "key {k:#x}"),
+            None => assert_eq!(o, now, "key {k:#x} moved unlisted"),
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
 
@@ -59,18 +78,25 @@ proptest! {
                 }
                 Op::Release(i) if !placed.is_empty() => {
                     let k = placed.swap_remove(i % placed.len());
-                    b.release(k).unwrap();
+                    let before = holders(&b, &placed);
+                    let moves = b.release(k).unwrap();
                     prop_assert!(matches!(b.holder(k), Err(Error::UnknownKey(_))));
+                    check_exact(&b, &placed, &before, &moves);
                 }
                 Op::Join(id) if !members.contains(&id) => {
-                    b.add_node(NodeSpec::new(id)).unwrap();
+                    let before = holders(&b, &placed);
+                    let moves = b.add_node(NodeSpec::new(id)).unwrap();
                     members.push(id);
+                    check_exact(&b, &placed, &before, &moves);
                 }
                 Op::Leave(i) if members.len() > 1 => {
                     let gone = members.swap_remove(i % members.len());
-                    for r in b.remove_node(&gone).unwrap() {
+                    let before = holders(&b, &placed);
+                    let moves = b.remove_node(&gone).unwrap();
+                    for r in &moves {
                         prop_assert_ne!(r.to, gone);
                     }
+                    check_exact(&b, &placed, &before, &moves);
                 }
                 _ => {}
             }
