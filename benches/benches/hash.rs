@@ -17,9 +17,10 @@ use murmura::hash::{
     Jump, Maglev, MaglevConfig, Membership, NodeSpec, Placement, Rendezvous, Ring, RingConfig,
     jump_bucket, key_hash_u64,
 };
+use murmura_benches::paired::{Ratio, interleaved, pair, ratio};
 use murmura_benches::{CountingAlloc, random_keys};
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc::new();
@@ -321,5 +322,315 @@ fn heap_bytes(_c: &mut Criterion) {
     report("maglev", b);
 }
 
-criterion_group!(benches, heap_bytes, lookups, replicas, builds);
+/// A one-thread loop of `ops` lookups over the keys (cycling, each result
+/// `black_box`ed), for the paired harness; every contender gets its own
+/// cursor, so each round feeds each contender the same keys.
+fn looped<'a, R>(keys: &'a [u64], mut f: impl FnMut(u64) -> R + 'a) -> impl FnMut(u64) + 'a {
+    let mut i = 0usize;
+    move |ops| {
+        for _ in 0..ops {
+            let k = keys[i & (KEYS - 1)];
+            i = i.wrapping_add(1);
+            black_box(f(black_box(k)));
+        }
+    }
+}
+
+/// A loop of `ops` builds, for the paired harness.
+fn build(f: impl Fn()) -> impl FnMut(u64) {
+    move |ops| (0..ops).for_each(|_| f())
+}
+
+/// Interleaved rounds of two contenders that each consume a fresh input per
+/// operation (a clone to mutate): inputs are made before the timing starts
+/// and outputs dropped after it ends.
+fn paired_batched<A, B, X, Y>(
+    rounds: usize,
+    mut setup_ours: impl FnMut() -> A,
+    mut ours: impl FnMut(A) -> X,
+    mut setup_peer: impl FnMut() -> B,
+    mut peer: impl FnMut(B) -> Y,
+) -> Ratio {
+    let mut a = |ops: u64| {
+        let inputs: Vec<A> = (0..ops).map(|_| setup_ours()).collect();
+        let start = Instant::now();
+        let outputs: Vec<X> = inputs.into_iter().map(&mut ours).collect();
+        let t = start.elapsed();
+        drop(black_box(outputs));
+        t
+    };
+    let mut b = |ops: u64| {
+        let inputs: Vec<B> = (0..ops).map(|_| setup_peer()).collect();
+        let start = Instant::now();
+        let outputs: Vec<Y> = inputs.into_iter().map(&mut peer).collect();
+        let t = start.elapsed();
+        drop(black_box(outputs));
+        t
+    };
+    let t = interleaved(rounds, &mut [&mut a, &mut b]);
+    ratio(&t[0], &t[1])
+}
+
+/// The ratios the README quotes, each from interleaved rounds of the two
+/// rows in one process (`murmura_benches::paired`: ~4 ms rounds, order
+/// reversed every other round, median of the per-round ratios). Every
+/// lookup row hashes the raw key inside the timed call, as in `lookups`.
+/// Prints `hash_paired:` lines; `benches/scripts/hash_ratios.py` turns a
+/// saved run into the README table. Under `--test` each pair runs once.
+fn paired(_: &mut Criterion) {
+    let quick = std::env::args().any(|a| a == "--test");
+    let rounds = if quick { 1 } else { 41 };
+    let keys = random_keys(KEYS, 0x5eed);
+    let keys = &keys[..];
+    let print = |what: &str, n: u32, r: Ratio| {
+        println!("hash_paired: {what:<44} n={n:<6} {r}");
+    };
+    for n in [10u32, 100, 1_000, 10_000] {
+        let ring = Ring::new(specs(n), RingConfig { vnodes: VNODES }).expect("valid");
+        let jump = Jump::new(specs(n)).expect("valid");
+        let maglev = Maglev::new(specs(n), MaglevConfig::default()).expect("valid");
+        let hashring = peers::hashring(n, VNODES);
+        let mpc = peers::mpchash(n, VNODES);
+        let anchor = peers::anchor(n, n as u16);
+        let table: Vec<u32> = (0..maglev.table_size()).collect();
+        let ring_row = || looped(keys, |k| *ring.owner(key_hash_u64(k)).expect("members"));
+        let jump_row = || looped(keys, |k| *jump.owner(key_hash_u64(k)).expect("members"));
+        let maglev_row = || looped(keys, |k| *maglev.owner(key_hash_u64(k)).expect("members"));
+        let anchor_row = || looped(keys, |k| anchor.get_resource(k).copied());
+        let floor_row = || {
+            looped(keys, |k| {
+                let h = key_hash_u64(k);
+                table[((u128::from(h) * table.len() as u128) >> 64) as usize]
+            })
+        };
+        print(
+            "lookup ring / hashring",
+            n,
+            pair(
+                rounds,
+                ring_row(),
+                looped(keys, |k| hashring.get(&k).map(|e| e.0)),
+            ),
+        );
+        print(
+            "lookup ring / mpchash",
+            n,
+            pair(
+                rounds,
+                ring_row(),
+                looped(keys, |k| mpc.node(&k).map(|t| t.node().0)),
+            ),
+        );
+        print(
+            "lookup maglev / anchorhash",
+            n,
+            pair(rounds, maglev_row(), anchor_row()),
+        );
+        if n <= 1_000 {
+            let peer = peers::maglev(n);
+            print(
+                "lookup maglev / maglev",
+                n,
+                pair(
+                    rounds,
+                    maglev_row(),
+                    looped(keys, |k| peer.get(&k).copied()),
+                ),
+            );
+        }
+        print(
+            "lookup maglev / floor",
+            n,
+            pair(rounds, maglev_row(), floor_row()),
+        );
+        print(
+            "lookup jump / anchorhash",
+            n,
+            pair(rounds, jump_row(), anchor_row()),
+        );
+        print(
+            "lookup jump / jump-consistent-hash",
+            n,
+            pair(
+                rounds,
+                jump_row(),
+                looped(keys, |k| {
+                    jump_consistent_hash::hash(key_hash_u64(k), n as usize)
+                }),
+            ),
+        );
+        print(
+            "lookup jump / floor",
+            n,
+            pair(rounds, jump_row(), floor_row()),
+        );
+        print(
+            "lookup jump_bucket raw / jch raw",
+            n,
+            pair(
+                rounds,
+                looped(keys, |k| jump_bucket(k, n)),
+                looped(keys, |k| jump_consistent_hash::hash(k, n as usize)),
+            ),
+        );
+        // After removals: a tenth of the nodes gone, ours through the
+        // Memento replacements, anchorhash through its own.
+        let gone: Vec<u32> = (0..n).filter(|i| i % 10 == 3).collect();
+        let mut jump_less = jump.clone();
+        let mut anchor_less = anchor.clone();
+        for g in &gone {
+            jump_less = jump_less.remove(g).expect("member").0;
+            anchor_less.remove_resource(g).expect("member");
+        }
+        print(
+            "lookup jump / anchorhash, 10% removed",
+            n,
+            pair(
+                rounds,
+                looped(keys, |k| {
+                    *jump_less.owner(key_hash_u64(k)).expect("members")
+                }),
+                looped(keys, |k| anchor_less.get_resource(k).copied()),
+            ),
+        );
+        if n <= 1_000 {
+            let hrw = Rendezvous::new(specs(n)).expect("valid");
+            let r = pair(
+                rounds,
+                looped(keys, |k| *hrw.owner(key_hash_u64(k)).expect("members")),
+                floor_row(),
+            );
+            print("lookup rendezvous / floor", n, r);
+        }
+    }
+
+    let n = 1_000u32;
+    let ring = Ring::new(specs(n), RingConfig { vnodes: VNODES }).expect("valid");
+    let jump = Jump::new(specs(n)).expect("valid");
+    let maglev = Maglev::new(specs(n), MaglevConfig::default()).expect("valid");
+    let hrw = Rendezvous::new(specs(n)).expect("valid");
+    let hashring = peers::hashring(n, VNODES);
+    let mpc = peers::mpchash(n, VNODES);
+    let mpc_row = || looped(keys, |k| mpc.replicas(&k, 3).len());
+    let hashring_row = || looped(keys, |k| hashring.get_with_replicas(&k, 2).map(|v| v.len()));
+    for (what, peer_name) in [
+        ("ring", 0),
+        ("ring_zoned", 1),
+        ("jump", 2),
+        ("maglev", 3),
+        ("rendezvous", 4),
+    ] {
+        let ours = |k: u64| {
+            let h = key_hash_u64(k);
+            match peer_name {
+                0 => sum(ring.replicas(h, 3).expect("enough")),
+                1 => sum(ring.zoned_replicas(h, 3).expect("enough")),
+                2 => sum(jump.replicas(h, 3).expect("enough")),
+                3 => sum(maglev.replicas(h, 3).expect("enough")),
+                _ => sum(hrw.replicas(h, 3).expect("enough")),
+            }
+        };
+        print(
+            &format!("top3 {what} / mpchash"),
+            n,
+            pair(rounds, looped(keys, ours), mpc_row()),
+        );
+        print(
+            &format!("top3 {what} / hashring"),
+            n,
+            pair(rounds, looped(keys, ours), hashring_row()),
+        );
+    }
+
+    print(
+        "build ring / hashring",
+        n,
+        pair(
+            rounds.min(21),
+            build(&|| {
+                drop(black_box(
+                    Ring::new(specs(n), RingConfig { vnodes: VNODES }).expect("valid"),
+                ))
+            }),
+            build(&|| drop(black_box(peers::hashring(n, VNODES)))),
+        ),
+    );
+    print(
+        "build ring / mpchash",
+        n,
+        pair(
+            rounds.min(21),
+            build(&|| {
+                drop(black_box(
+                    Ring::new(specs(n), RingConfig { vnodes: VNODES }).expect("valid"),
+                ))
+            }),
+            build(&|| drop(black_box(peers::mpchash(n, VNODES)))),
+        ),
+    );
+    print(
+        "build jump / anchorhash",
+        n,
+        pair(
+            rounds.min(21),
+            build(&|| drop(black_box(Jump::new(specs(n)).expect("valid")))),
+            build(&|| drop(black_box(peers::anchor(n, n as u16)))),
+        ),
+    );
+    // The maglev peer takes over a second per build: a few rounds only.
+    let peer_rounds = if quick { 1 } else { 5 };
+    let small = 100u32;
+    print(
+        "build maglev / maglev",
+        small,
+        pair(
+            peer_rounds,
+            build(&|| {
+                drop(black_box(
+                    Maglev::new(specs(small), MaglevConfig::default()).expect("valid"),
+                ))
+            }),
+            build(&|| drop(black_box(peers::maglev(small)))),
+        ),
+    );
+    // Membership changes: ours returns a new placement and its move plan;
+    // the peers mutate a clone made outside the timing.
+    let hashring = peers::hashring(n, VNODES);
+    let r = paired_batched(
+        rounds.min(21),
+        || (),
+        |()| ring.add(NodeSpec::new(n)).expect("new"),
+        || hashring.clone(),
+        |mut r| {
+            r.batch_add((0..VNODES).map(|v| (n, v)).collect());
+            r
+        },
+    );
+    print("add ring+plan / hashring add", n, r);
+    let anchor = peers::anchor(n, n as u16 + 1);
+    let r = paired_batched(
+        rounds.min(21),
+        || (),
+        |()| jump.add(NodeSpec::new(n)).expect("new"),
+        || anchor.clone(),
+        |mut a| {
+            a.add_resource(n).expect("capacity");
+            a
+        },
+    );
+    print("add jump+plan / anchorhash add", n, r);
+    let r = paired_batched(
+        rounds.min(21),
+        || (),
+        |()| jump.remove(&(n / 2)).expect("member"),
+        || anchor.clone(),
+        |mut a| {
+            a.remove_resource(&(n / 2)).expect("member");
+            a
+        },
+    );
+    print("remove jump+plan / anchorhash remove", n, r);
+}
+
+criterion_group!(benches, heap_bytes, paired, lookups, replicas, builds);
 criterion_main!(benches);

@@ -1,68 +1,40 @@
 #!/usr/bin/env python3
-"""Medians of the consistent-hashing suite and ours/peer ratios, from
-criterion's estimates (run `cargo bench -p murmura-benches --bench hash` first)."""
-import json, pathlib, sys
+"""The consistent-hashing ratios the README quotes, from the interleaved
+`hash_paired:` lines of one or more saved runs of
 
-root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "target/criterion")
+    cargo bench -p murmura-benches --bench hash -- hash_paired > run1.txt
 
-def median(group, name):
-    f = root / group / name / "new" / "estimates.json"
-    if not f.exists():
-        return None
-    return json.loads(f.read_text())["median"]["point_estimate"]
+(each pair of rows alternates ~4 ms rounds in one process, order reversed every
+other round; each line gives the median of the per-round ratios ours/peer and
+its quartiles). With several runs, each run's median ratio is listed and the
+median over runs is the figure in bold.
+
+    python3 benches/scripts/hash_ratios.py run1.txt [run2.txt ...]
+"""
+import re, statistics, sys
+from collections import OrderedDict
+
+LINE = re.compile(
+    r"hash_paired: (?P<what>.+?)\s+n=(?P<n>\d+)\s+ours (?P<ours>[\d.]+) ns\s+peer (?P<peer>[\d.]+) ns\s+"
+    r"ours/peer median (?P<p50>[\d.]+) \[p25 (?P<p25>[\d.]+), p75 (?P<p75>[\d.]+)\]"
+)
 
 def fmt(ns):
-    if ns is None:
-        return "-"
     return f"{ns / 1e6:.2f} ms" if ns >= 1e6 else f"{ns / 1e3:.2f} µs" if ns >= 1e4 else f"{ns:.1f} ns"
 
-rows = []
-for n in [10, 100, 1000, 10000]:
-    g = f"hash_lookup_{n}"
-    floor = median(g, "floor_xxh3+load")
-    peers = {p: median(g, p) for p in ["hashring", "mpchash", "anchorhash", "maglev", "jump-consistent-hash"]}
-    for ours, compare in [
-        ("murmura_ring", ["hashring", "mpchash"]),
-        ("murmura_jump", ["jump-consistent-hash", "anchorhash"]),
-        ("murmura_maglev", ["maglev", "anchorhash"]),
-        ("murmura_rendezvous", []),
-    ]:
-        o = median(g, ours)
-        if o is None:
-            continue
-        cands = [(peers[p], p) for p in compare if peers.get(p) is not None]
-        best = min(cands) if cands else (None, "-")
-        ratio = f"{o / best[0]:.2f}" if best[0] else "-"
-        fl = f"{o / floor:.2f}" if floor else "-"
-        rows.append((f"lookup {n} nodes", ours.split("_", 1)[1], fmt(o), f"{best[1]} {fmt(best[0])}", ratio, fmt(floor), fl))
-    raw_o, raw_p = median(g, "murmura_jump_bucket_raw"), median(g, "jump-consistent-hash_raw")
-    if raw_o and raw_p:
-        rows.append((f"lookup {n} nodes", "jump_bucket (raw)", fmt(raw_o), f"jump-consistent-hash raw {fmt(raw_p)}", f"{raw_o / raw_p:.2f}", "-", "-"))
+runs = sys.argv[1:] or ["-"]
+rows = OrderedDict()
+for path in runs:
+    text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
+    for m in LINE.finditer(text):
+        key = (m["what"].strip(), int(m["n"]))
+        rows.setdefault(key, []).append(m)
 
-g = "hash_top3_1000"
-for ours, peer in [("murmura_ring", "hashring"), ("murmura_ring_zoned", "hashring"), ("murmura_jump", "hashring"), ("murmura_maglev", "hashring"), ("murmura_rendezvous", "hashring")]:
-    o, p, m = median(g, ours), median(g, peer), median(g, "mpchash")
-    if o is None:
-        continue
-    best = min((x, nme) for x, nme in [(p, "hashring"), (m, "mpchash")] if x is not None)
-    rows.append(("top-3 replicas, 1000 nodes", ours.split("_", 1)[1], fmt(o), f"{best[1]} {fmt(best[0])}", f"{o / best[0]:.2f}", "-", "-"))
-
-g = "hash_build_1000"
-for ours, peer in [("murmura_ring", "hashring"), ("murmura_maglev", "maglev"), ("murmura_jump", "anchorhash")]:
-    o, p = median(g, ours), median(g, peer)
-    if o is None:
-        continue
-    rows.append(("build, 1000 nodes", ours.split("_", 1)[1], fmt(o), f"{peer} {fmt(p)}", f"{o / p:.3f}" if p else "-", "-", "-"))
-
-g = "hash_add_remove_1000"
-for ours, peer in [("murmura_ring_add", "hashring_add"), ("murmura_ring_remove", None), ("murmura_maglev_add", None), ("murmura_jump_add", "anchorhash_add"), ("murmura_jump_remove", "anchorhash_remove")]:
-    o = median(g, ours)
-    p = median(g, peer) if peer else None
-    if o is None:
-        continue
-    rows.append(("add/remove, 1000 nodes", ours.split("_", 1)[1], fmt(o), f"{peer} {fmt(p)}" if peer else "-", f"{o / p:.2f}" if p else "-", "-", "-"))
-
-print("| operation | ours | ours (median) | best peer (median) | ours/peer | floor | ours/floor |")
-print("|---|---|---|---|---|---|---|")
-for r in rows:
-    print("| " + " | ".join(r) + " |")
+print("| pair (ours / peer) | nodes | ours | peer | ours / peer per run [p25–p75] | median |")
+print("|---|---:|---:|---:|---|---:|")
+for (what, n), ms in rows.items():
+    ours = statistics.median(float(m["ours"]) for m in ms)
+    peer = statistics.median(float(m["peer"]) for m in ms)
+    per_run = " / ".join(f"{float(m['p50']):.3f} [{float(m['p25']):.2f}–{float(m['p75']):.2f}]" for m in ms)
+    med = statistics.median(float(m["p50"]) for m in ms)
+    print(f"| {what.replace('lookup ', '')} | {n:,} | {fmt(ours)} | {fmt(peer)} | {per_run} | **{med:.2f}** |")

@@ -16,7 +16,8 @@
 use crate::error::{Error, Result};
 use crate::key::StableHash;
 use crate::node::{NodeSpec, Roster};
-use crate::placement::Placement;
+use crate::placement::{Membership, Placement};
+use crate::plan::MovePlan;
 use crate::ring::{Ring, RingConfig, RingProbe};
 use murmura_core::NodeId;
 use std::collections::{BTreeSet, HashMap};
@@ -58,6 +59,16 @@ pub struct Relocation<N> {
 ///
 /// Unlike the other placements it is stateful: it remembers which keys it
 /// placed, so it takes `&mut self` to place and release keys.
+///
+/// Membership changes come two ways. [`add_node`](BoundedLoad::add_node) and
+/// [`remove_node`](BoundedLoad::remove_node) change it in place and list
+/// every key that moved as a [`Relocation`]. It is also a [`Membership`],
+/// like the other placements, so generic code and
+/// [`SharedPlacement`](crate::SharedPlacement) can drive it; there
+/// [`Membership::add`] copies the assignment (`O(keys)`, as the change
+/// itself is) and returns a [`MovePlan`] whose transfers list the moved keys
+/// exactly ([`Keys::Listed`](crate::Keys::Listed)). Keys can only be placed
+/// and released through `&mut self`, so a published snapshot is read-only.
 ///
 /// ```
 /// use murmura_hash::{BoundedLoad, BoundedLoadConfig, NodeSpec, Placement};
@@ -141,25 +152,35 @@ impl<N: NodeId + StableHash> BoundedLoad<N> {
         Ok(self.shed())
     }
 
-    /// Adds a node; keys move onto it only from nodes now over capacity.
+    /// Adds a node and moves its share of keys onto it; returns exactly what
+    /// moved.
+    ///
+    /// As in Mirrokni et al., the joining node takes, up to its capacity,
+    /// the keys whose first choice on the new ring it is, then the displaced
+    /// keys whose clockwise walk now reaches it before their current holder
+    /// (where a fresh insert would put them). Old nodes whose capacity shrank
+    /// below their load then hand keys onwards, and only as many as the
+    /// bound requires. Each moved key is listed once, from its holder before
+    /// the join to its holder after.
     ///
     /// # Errors
     /// As [`Roster::with`]; nothing changes.
     pub fn add_node(&mut self, node: NodeSpec<N>) -> Result<Vec<Relocation<N>>> {
-        let (roster, _) = self.ring.roster().with(node)?;
-        self.rebuild(roster, None)
+        let (roster, at) = self.ring.roster().with(node)?;
+        self.rebuild(roster, Change::Join(at))
     }
 
     /// Removes a node; its keys and any over capacity are placed again.
+    /// Returns exactly what moved, each key once.
     ///
     /// # Errors
     /// [`Error::UnknownNode`]; nothing changes.
     pub fn remove_node(&mut self, node: &N) -> Result<Vec<Relocation<N>>> {
         let (roster, _) = self.ring.roster().without(node)?;
-        self.rebuild(roster, Some(node.clone()))
+        self.rebuild(roster, Change::Leave(node.clone()))
     }
 
-    fn rebuild(&mut self, roster: Roster<N>, leaving: Option<N>) -> Result<Vec<Relocation<N>>> {
+    fn rebuild(&mut self, roster: Roster<N>, change: Change<N>) -> Result<Vec<Relocation<N>>> {
         let ring = Ring::from_roster(roster, self.ring.config())?;
         let n = ring.len();
         let mut loads = vec![0; n];
@@ -184,26 +205,70 @@ impl<N: NodeId + StableHash> BoundedLoad<N> {
             self.assigned.extend(set.iter().map(|&k| (k, i as u32)));
         }
         let mut moves = Vec::new();
-        if let Some(from) = leaving {
-            let m = self.assigned.len() + orphans.len();
-            for key in orphans {
-                // Capacities for the final count, so the removed node's keys
-                // never push a survivor over its bound.
-                match self.choose(key, m) {
-                    Some(to) => {
-                        self.put(key, to);
-                        moves.push(Relocation {
-                            key_hash: key,
-                            from: from.clone(),
-                            to: self.ring.roster().id(to).clone(),
-                        });
+        match change {
+            Change::Leave(from) => {
+                let m = self.assigned.len() + orphans.len();
+                for key in orphans {
+                    // Capacities for the final count, so the removed node's
+                    // keys never push a survivor over its bound.
+                    match self.choose(key, m) {
+                        Some(to) => {
+                            self.put(key, to);
+                            moves.push(Relocation {
+                                key_hash: key,
+                                from: from.clone(),
+                                to: self.ring.roster().id(to).clone(),
+                            });
+                        }
+                        None => break, // no nodes left: the keys are dropped
                     }
-                    None => break, // no nodes left: the keys are dropped
+                }
+            }
+            Change::Join(at) => moves.extend(self.pull_onto(at)),
+        }
+        moves.extend(self.shed());
+        Ok(merge_moves(moves))
+    }
+
+    /// Moves onto the joined node `at` the keys that now prefer it: first
+    /// those whose first choice it is, then displaced keys whose walk
+    /// reaches it before their holder (nearest first), up to its capacity.
+    fn pull_onto(&mut self, at: u32) -> Vec<Relocation<N>> {
+        let m = self.assigned.len();
+        // (priority, distance along the walk, key, holder)
+        let mut wanted: Vec<(u8, u32, u64, u32)> = Vec::new();
+        for (&key, &holder) in &self.assigned {
+            let first = self.ring.owner_index(key);
+            if first == Some(at) {
+                wanted.push((0, 0, key, holder));
+            } else if first != Some(holder) {
+                // Displaced: does its walk now meet `at` before the holder?
+                let hit = self
+                    .ring
+                    .probe(key)
+                    .enumerate()
+                    .find(|&(_, i)| i == at || i == holder);
+                if let Some((steps, i)) = hit
+                    && i == at
+                {
+                    wanted.push((1, steps as u32, key, holder));
                 }
             }
         }
-        moves.extend(self.shed());
-        Ok(moves)
+        wanted.sort_unstable();
+        let room = self.capacity(at as usize, m) as usize;
+        let mut moves = Vec::new();
+        for &(_, _, key, holder) in wanted.iter().take(room) {
+            self.loads[holder as usize] -= 1;
+            self.keys[holder as usize].remove(&key);
+            self.put(key, at);
+            moves.push(Relocation {
+                key_hash: key,
+                from: self.ring.roster().id(holder).clone(),
+                to: self.ring.roster().id(at).clone(),
+            });
+        }
+        moves
     }
 
     /// Moves keys off nodes above capacity until none is.
@@ -231,6 +296,32 @@ impl<N: NodeId + StableHash> BoundedLoad<N> {
         }
         moves
     }
+}
+
+/// The membership change a rebuild carries out.
+enum Change<N> {
+    /// The node at this index (in the new roster) joined.
+    Join(u32),
+    /// This node left.
+    Leave(N),
+}
+
+/// Folds moves of the same key into one, from its first holder to its last,
+/// and drops keys that came back where they started; first-move order kept.
+fn merge_moves<N: PartialEq>(moves: Vec<Relocation<N>>) -> Vec<Relocation<N>> {
+    let mut at: HashMap<u64, usize> = HashMap::with_capacity(moves.len());
+    let mut out: Vec<Relocation<N>> = Vec::with_capacity(moves.len());
+    for r in moves {
+        match at.get(&r.key_hash) {
+            Some(&i) => out[i].to = r.to,
+            None => {
+                at.insert(r.key_hash, out.len());
+                out.push(r);
+            }
+        }
+    }
+    out.retain(|r| r.from != r.to);
+    out
 }
 
 impl<N> BoundedLoad<N> {
@@ -316,4 +407,26 @@ impl<N> Placement for BoundedLoad<N> {
             .into_iter()
             .chain(self.ring.probe(key_hash))
     }
+}
+
+impl<N: NodeId + StableHash> Membership for BoundedLoad<N> {
+    /// A copy with `node` joined, as [`add_node`](BoundedLoad::add_node), and
+    /// its relocations as a plan of [`Keys::Listed`](crate::Keys::Listed)
+    /// transfers.
+    fn add(&self, node: NodeSpec<N>) -> Result<(Self, MovePlan<N>)> {
+        let mut next = self.clone();
+        let moves = next.add_node(node)?;
+        Ok((next, relocation_plan(moves)))
+    }
+
+    /// A copy without `node`, as [`remove_node`](BoundedLoad::remove_node).
+    fn remove(&self, node: &N) -> Result<(Self, MovePlan<N>)> {
+        let mut next = self.clone();
+        let moves = next.remove_node(node)?;
+        Ok((next, relocation_plan(moves)))
+    }
+}
+
+fn relocation_plan<N: Clone + Ord>(moves: Vec<Relocation<N>>) -> MovePlan<N> {
+    MovePlan::listed(moves.into_iter().map(|r| (r.key_hash, r.from, r.to)))
 }

@@ -51,8 +51,46 @@ pub fn jump_bucket(key_hash: u64, n: u32) -> u32 {
     if n <= 1 {
         return 0;
     }
-    let k = 31 - (n - 1).leading_zeros(); // n - 1 lies in [2^k, 2^(k+1))
-    let low = 1u32 << k;
+    bucket_in(key_hash, &Top::of(n))
+}
+
+/// What [`jump_bucket`] needs to know about `n`, worked out once: a
+/// placement keeps it beside its buckets so a lookup starts with the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Top {
+    n: u32,
+    /// `n - 1` lies in `[2^k, 2^(k+1))`.
+    k: u32,
+    /// `2^k`.
+    low: u32,
+    /// The salt of interval `k`.
+    salt: u64,
+}
+
+impl Top {
+    #[inline(always)]
+    fn of(n: u32) -> Self {
+        let k = 31 - n.saturating_sub(1).max(1).leading_zeros();
+        Self {
+            n,
+            k,
+            low: 1u32 << k,
+            salt: interval_salt(k),
+        }
+    }
+}
+
+/// The salt of interval `j`'s draw.
+#[inline(always)]
+const fn interval_salt(j: u32) -> u64 {
+    INTERVAL_SALT.wrapping_mul(j as u64 + 1)
+}
+
+/// [`jump_bucket`] for `top.n >= 1` (for `n == 1` every select below
+/// lands on bucket 0; `n == 0` would never leave the chain).
+#[inline(always)]
+fn bucket_in(key_hash: u64, top: &Top) -> u32 {
+    let Top { n, k, low, salt } = *top;
     // The key hash is already uniform (XXH3), so its bits say directly which
     // intervals hold a jump point; the points themselves are hashed from it.
     let occupied = key_hash;
@@ -64,7 +102,7 @@ pub fn jump_bucket(key_hash: u64, n: u32) -> u32 {
     // interval, or bucket 0 when none is.
     let lower = occupied & ((1u64 << k) - 1);
     let highest = 63 - (lower | 1).leading_zeros();
-    let lower_point = interval_point(key_hash, highest) & mask(lower != 0);
+    let lower_point = pick(lower != 0, interval_point(key_hash, highest), 0);
     // The top interval, cut off by n: its largest point, then each next
     // point below it (uniform below the last) until one falls below n. The
     // first step draws from the unused high half of the point's own hash,
@@ -72,15 +110,20 @@ pub fn jump_bucket(key_hash: u64, n: u32) -> u32 {
     // reads only its top interval's chain, so sharing these bits between
     // intervals leaves each placement uniform and growth monotone); under
     // 4% of keys, whatever n is, go on to the loop.
-    let top_draw = interval_draw(key_hash, k);
+    let top_draw = mix64(key_hash ^ salt);
     let first = low | (top_draw as u32 & (low - 1));
     let second = below(top_draw >> 32, first);
     let third = below(occupied >> 32, second);
     let mut point = pick(first < n, first, pick(second < n, second, third));
-    let top_occupied = occupied >> k & 1 == 1;
-    if top_occupied & (point >= n) {
+    // Walk the rest of the chain whenever the unrolled steps stayed at or
+    // above n, whether or not the top interval is occupied (the result then
+    // ignores it): a branch on "occupied and above n" compiles to a branch
+    // on the occupancy bit, a coin toss mispredicted on every other key,
+    // while "above n" alone is rare and predicted.
+    if point >= n {
         point = chain_tail(key_hash, k, third, n);
     }
+    let top_occupied = occupied >> k & 1 == 1;
     pick(top_occupied & (point >= low), point, lower_point)
 }
 
@@ -92,16 +135,13 @@ fn below(bits32: u64, point: u32) -> u32 {
     ((bits32 * u64::from(point)) >> 32) as u32
 }
 
-/// `if c { a } else { b }` without a branch.
+/// `if c { a } else { b }` without a branch. Written as masks alone, LLVM
+/// still turns such selects back into branches once the lookup is inlined
+/// into a caller's loop (x86's cmov-to-branch conversion), and with random
+/// keys those branches mispredict; `select_unpredictable` tells it not to.
 #[inline(always)]
 fn pick(c: bool, a: u32, b: u32) -> u32 {
-    (a & mask(c)) | (b & !mask(c))
-}
-
-/// All ones when `c`, else zero.
-#[inline(always)]
-fn mask(c: bool) -> u32 {
-    0u32.wrapping_sub(u32::from(c))
+    std::hint::select_unpredictable(c, a, b)
 }
 
 /// The rest of the top interval's chain after the unrolled steps, walked
@@ -130,7 +170,7 @@ fn interval_point(key_hash: u64, j: u32) -> u32 {
 /// interval is the top one, the first step of its chain (its high half).
 #[inline(always)]
 fn interval_draw(key_hash: u64, j: u32) -> u64 {
-    mix64(key_hash ^ INTERVAL_SALT.wrapping_mul(u64::from(j) + 1))
+    mix64(key_hash ^ interval_salt(j))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,8 +209,14 @@ pub struct Jump<N> {
     buckets: Vec<Bucket>,
     /// The identifier in each bucket, for remapping after roster changes.
     names: Vec<Option<N>>,
+    /// The identifier of each bucket as it was last occupied: equal to
+    /// `names` for every working bucket (the only ones lookups answer), so
+    /// a lookup reads a name with one load and no `Option` check.
+    ids: Vec<N>,
     /// Removed buckets, most recent last.
     removed: Vec<u32>,
+    /// `jump_bucket`'s constants for `buckets.len()`.
+    top: Top,
 }
 
 impl<N: NodeId + StableHash> Jump<N> {
@@ -189,11 +235,14 @@ impl<N: NodeId + StableHash> Jump<N> {
                 node,
             })
             .collect();
+        let top = Top::of(roster.len() as u32);
         Ok(Self {
+            ids: roster.specs().iter().map(|s| s.id.clone()).collect(),
             roster,
             buckets,
             names,
             removed: Vec::new(),
+            top,
         })
     }
 
@@ -224,7 +273,7 @@ impl<N> Jump<N> {
     /// The working bucket for `key_hash` (the buckets must not all be removed).
     #[inline]
     fn bucket(&self, key_hash: u64) -> u32 {
-        let b = jump_bucket(key_hash, self.buckets.len() as u32);
+        let b = bucket_in(key_hash, &self.top);
         if self.removed.is_empty() {
             // Nothing removed: every bucket works, jump's answer stands.
             return b;
@@ -279,6 +328,17 @@ impl<N> Placement for Jump<N> {
             return None;
         }
         Some(self.buckets[self.bucket(key_hash) as usize].node)
+    }
+
+    /// The bucket's own name, one load after the bucket is found (the
+    /// provided method would go bucket -> roster index -> identifier).
+    #[inline]
+    fn owner(&self, key_hash: u64) -> Result<&N> {
+        if self.roster.is_empty() {
+            return Err(Error::EmptyRing);
+        }
+        // `bucket` only answers working buckets, whose `ids` entry is current.
+        Ok(&self.ids[self.bucket(key_hash) as usize])
     }
 
     fn probe(&self, key_hash: u64) -> JumpProbe<'_, N> {
@@ -349,6 +409,7 @@ impl<N: NodeId + StableHash> Membership for Jump<N> {
             Some(b) => {
                 next.buckets[b as usize].replacer = NONE;
                 next.names[b as usize] = Some(node.id.clone());
+                next.ids[b as usize] = node.id.clone();
             }
             None => {
                 next.buckets.push(Bucket {
@@ -356,9 +417,11 @@ impl<N: NodeId + StableHash> Membership for Jump<N> {
                     node: NONE,
                 });
                 next.names.push(Some(node.id.clone()));
+                next.ids.push(node.id.clone());
             }
         }
         next.reindex();
+        next.top = Top::of(next.buckets.len() as u32);
         let plan = next.spread_plan(&node.id, true);
         Ok((next, plan))
     }
@@ -376,11 +439,13 @@ impl<N: NodeId + StableHash> Membership for Jump<N> {
             // The last bucket with nothing removed: jump shrinks on its own.
             next.buckets.pop();
             next.names.pop();
+            next.ids.pop();
         } else {
             next.buckets[b as usize].replacer = working_after;
             next.removed.push(b);
         }
         next.reindex();
+        next.top = Top::of(next.buckets.len() as u32);
         let plan = if next.roster.is_empty() {
             MovePlan::empty()
         } else {
@@ -417,6 +482,57 @@ mod tests {
         }
     }
 
+    /// The reference: the formula as first written, with the salt
+    /// multiplied per call and `n`'s constants worked out per call.
+    fn reference_bucket(key_hash: u64, n: u32) -> u32 {
+        if n <= 1 {
+            return 0;
+        }
+        let draw = |j: u32| mix64(key_hash ^ INTERVAL_SALT.wrapping_mul(u64::from(j) + 1));
+        let k = 31 - (n - 1).leading_zeros();
+        let low = 1u32 << k;
+        let lower = key_hash & ((1u64 << k) - 1);
+        let lower_point = if lower == 0 {
+            0
+        } else {
+            let h = 63 - lower.leading_zeros();
+            (1u32 << h) | (draw(h) as u32 & ((1u32 << h) - 1))
+        };
+        if key_hash >> k & 1 == 0 {
+            return lower_point;
+        }
+        let top = draw(k);
+        let first = low | (top as u32 & (low - 1));
+        let mut point = first;
+        if point >= n {
+            point = below(top >> 32, point);
+        }
+        if point >= n {
+            point = below(key_hash >> 32, point);
+        }
+        let mut step = 3u64;
+        while point >= n {
+            point = fast_range(mix2(key_hash, u64::from(k) << 32 | step), u64::from(point)) as u32;
+            step += 1;
+        }
+        if point >= low { point } else { lower_point }
+    }
+
+    #[test]
+    fn jump_bucket_matches_the_reference_formula() {
+        let mut x = 7u64;
+        for n in (0u32..300).chain([511, 512, 513, 1000, 1 << 16, (1 << 16) + 1, u32::MAX]) {
+            for _ in 0..400 {
+                x = mix64(x);
+                assert_eq!(
+                    jump_bucket(x, n),
+                    reference_bucket(x, n),
+                    "n={n} key={x:#x}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn memento_removal_moves_only_the_removed_nodes_keys() {
         let jump = Jump::new((0u32..20).map(NodeSpec::new)).unwrap();
@@ -430,6 +546,15 @@ mod tests {
             assert_ne!(b, 19);
             let (a, b) = (*jump.owner(k).unwrap(), *j2.owner(k).unwrap());
             assert!(a == b || a == 7);
+        }
+        // The name lookup agrees with the roster lookup through any history.
+        let (j5, _) = j4.add(NodeSpec::new(40)).unwrap();
+        for j in [&jump, &j2, &j3, &j4, &j5] {
+            for i in 0..2_000u64 {
+                let k = mix64(i ^ 0xabc);
+                let via_roster = j.roster().id(j.owner_index(k).unwrap());
+                assert_eq!(j.owner(k).unwrap(), via_roster);
+            }
         }
         // Re-adding restores exactly the state before the last removal.
         let (back, _) = j4.add(NodeSpec::new(19)).unwrap();

@@ -34,6 +34,13 @@ pub const MAX_TABLE_SIZE: u32 = 1 << 24;
 
 /// A Maglev consistent-hashing table.
 ///
+/// Weights set each node's share of slots. **Every member owns at least one
+/// slot**: a weight too small for a slot of its own (say 0.001 beside
+/// weights of 1 in a 1,021-slot table) is rounded up to that minimum share,
+/// `1 / table_size`, rather than rejected, so lookups and replica walks
+/// reach every member. Pick a larger `table_size` when such shares must be
+/// closer to the weights.
+///
 /// ```
 /// use murmura_hash::{key_hash, Maglev, MaglevConfig, NodeSpec, Placement};
 ///
@@ -140,6 +147,12 @@ impl<N> Maglev<N> {
 
 /// Fills a table: nodes take turns in proportion to weight, each claiming the
 /// next free slot of its own permutation `offset + j * skip (mod size)`.
+///
+/// Every node claims a slot in the first round whatever its weight (the
+/// table is larger than the node count, so there is room): a node whose
+/// weighted share rounds below one slot still owns one, so it is a lookup
+/// target and replica walks reach it. After that first round, turns follow
+/// weight as before; with equal weights the order is the same as without it.
 fn fill<N>(roster: &Roster<N>, size: u32) -> Vec<u16> {
     // At most 65,535 nodes, so indices stay below this marker.
     const EMPTY: u16 = u16::MAX;
@@ -157,7 +170,8 @@ fn fill<N>(roster: &Roster<N>, size: u32) -> Vec<u16> {
     }
     let max_weight = roster.weights().fold(0.0f64, f64::max);
     let share: Vec<f64> = roster.weights().map(|w| w / max_weight).collect();
-    let mut credit = vec![0.0f64; n];
+    // One turn banked per node: the minimum share of one slot.
+    let mut credit = vec![1.0f64; n];
     let mut table = vec![EMPTY; size as usize];
     let mut filled = 0u32;
     'rounds: loop {

@@ -12,7 +12,10 @@ use crate::plan::MovePlan;
 /// and a *probe*: a finite sequence of node indices, starting with the owner,
 /// that visits every member at least once (repeats allowed). Replica sets are
 /// the first distinct nodes of the probe, so they never allocate for up to
-/// eight replicas.
+/// eight replicas. (Should a probe break the rule and end early, the
+/// replica iterator fills in with the unseen members in roster order, so a
+/// replica set is never short; this crate's probes are tested to visit every
+/// member, whatever the weights.)
 ///
 /// ```
 /// use murmura_hash::{NodeSpec, Placement, Rendezvous, key_hash};
@@ -116,6 +119,9 @@ pub struct Replicas<'a, P: Placement + ?Sized> {
     zones: Seen,
     left: usize,
     spread_zones: bool,
+    /// The next roster index of the safety net that runs if a probe ends
+    /// before `n` distinct nodes were found.
+    fallback: u32,
 }
 
 impl<'a, P: Placement + ?Sized> Replicas<'a, P> {
@@ -138,6 +144,7 @@ impl<'a, P: Placement + ?Sized> Replicas<'a, P> {
             zones: Seen::default(),
             left: n,
             spread_zones,
+            fallback: 0,
         })
     }
 
@@ -151,7 +158,7 @@ impl<'a, P: Placement + ?Sized> Replicas<'a, P> {
         loop {
             let Some(i) = self.probe.next() else {
                 if !self.spread_zones {
-                    return None;
+                    return self.next_unseen();
                 }
                 // Fewer zones than the probe could fill: relax and start over.
                 self.spread_zones = false;
@@ -177,6 +184,28 @@ impl<'a, P: Placement + ?Sized> Replicas<'a, P> {
             self.left -= 1;
             return Some(i);
         }
+    }
+}
+
+impl<P: Placement + ?Sized> Replicas<'_, P> {
+    /// The safety net behind the probe rule: should a probe end without
+    /// having visited every member (a faulty `Placement` implementation),
+    /// the remaining replicas are the unseen members in roster order, so a
+    /// replica set is never short. The crate's own probes are tested to
+    /// visit every member, so they never get here.
+    #[cold]
+    fn next_unseen(&mut self) -> Option<u32> {
+        let len = self.placement.len() as u32;
+        while self.fallback < len {
+            let i = self.fallback;
+            self.fallback += 1;
+            if !self.seen.contains(i) {
+                self.seen.push(i);
+                self.left -= 1;
+                return Some(i);
+            }
+        }
+        None
     }
 }
 

@@ -304,19 +304,33 @@ impl<N> Placement for Ring<N> {
         let bucket = (key_hash >> self.shift) as usize;
         let (slot, next) = (self.index[bucket], self.index[bucket + 1]);
         let (lo, hi) = (slot.pos as usize, next.pos as usize);
-        if lo == hi {
-            // No point in this bucket: the next point's owner, precomputed.
-            return Some(slot.owner);
+        let count = hi - lo;
+        if count > 2 {
+            // Rare (about 1.4 % of buckets with two buckets per point).
+            let below = self.points[lo..hi]
+                .iter()
+                .map(|p| usize::from(p.hash < key_hash))
+                .sum::<usize>();
+            return Some(match self.points.get(lo + below) {
+                Some(p) if lo + below < hi => p.node,
+                // Past the bucket's last point: the next bucket's first owner.
+                _ => next.owner,
+            });
         }
-        let below = self.points[lo..hi]
-            .iter()
-            .map(|p| usize::from(p.hash < key_hash))
-            .sum::<usize>();
-        Some(match self.points.get(lo + below) {
-            Some(p) if lo + below < hi => p.node,
-            // Past the bucket's last point: the next bucket's first owner.
-            _ => next.owner,
-        })
+        // Zero, one or two points: whether the bucket is empty, and where the
+        // key falls in it, are coin tosses with random keys, so the answer is
+        // selected without branches. An empty bucket's owner, the next
+        // bucket's first point's, is `next.owner` (equal to `slot.owner`).
+        let last = self.points.len() - 1;
+        let p0 = self.points[lo.min(last)];
+        let p1 = self.points[(lo + 1).min(last)];
+        let take0 = (count >= 1) & (p0.hash >= key_hash);
+        let take1 = (count >= 2) & (p0.hash < key_hash) & (p1.hash >= key_hash);
+        Some(std::hint::select_unpredictable(
+            take0,
+            p0.node,
+            std::hint::select_unpredictable(take1, p1.node, next.owner),
+        ))
     }
 
     fn probe(&self, key_hash: u64) -> RingProbe<'_> {
@@ -459,6 +473,24 @@ mod tests {
         // The extremes wrap correctly.
         assert_eq!(ring.owner_index(u64::MAX), Some(ring.points[0].node));
         assert_eq!(ring.owner_index(0), Some(ring.points[0].node));
+        // Tiny rings (one to a few points, crowded buckets) and point hashes
+        // themselves as keys.
+        for (n, vnodes) in [(1u64, 1u32), (2, 1), (3, 1), (1, 5), (4, 3), (7, 200)] {
+            let ring = Ring::new((0..n).map(NodeSpec::new), RingConfig { vnodes }).unwrap();
+            let exact = ring
+                .points
+                .iter()
+                .flat_map(|p| [p.hash, p.hash.wrapping_add(1)]);
+            for x in (0..5_000u64).map(crate::key::mix64).chain(exact) {
+                let pos = ring.points.partition_point(|p| p.hash < x);
+                let pos = if pos == ring.points.len() { 0 } else { pos };
+                assert_eq!(
+                    ring.owner_index(x),
+                    Some(ring.points[pos].node),
+                    "n={n} x={x:#x}"
+                );
+            }
+        }
     }
 
     #[test]

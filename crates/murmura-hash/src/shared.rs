@@ -140,6 +140,40 @@ impl<P: Membership> SharedPlacement<P> {
     pub fn remove(&self, node: &P::Node) -> Result<MovePlan<P::Node>> {
         self.update(|p| p.remove(node))
     }
+
+    /// Like [`add`](SharedPlacement::add), and also returns the placement it
+    /// published: the one the plan describes, even if another writer has
+    /// changed the current one since. Resolve [`Keys::Reassigned`]
+    /// transfers against it with [`MovePlan::destination`].
+    ///
+    /// [`Keys::Reassigned`]: crate::Keys::Reassigned
+    ///
+    /// # Errors
+    /// As [`Membership::add`]; the current placement then stays.
+    pub fn add_published(&self, node: NodeSpec<P::Node>) -> Result<(MovePlan<P::Node>, Arc<P>)> {
+        self.publish(|p| p.add(node))
+    }
+
+    /// Like [`remove`](SharedPlacement::remove), and also returns the
+    /// placement it published (see [`add_published`](SharedPlacement::add_published)).
+    ///
+    /// # Errors
+    /// As [`Membership::remove`]; the current placement then stays.
+    pub fn remove_published(&self, node: &P::Node) -> Result<(MovePlan<P::Node>, Arc<P>)> {
+        self.publish(|p| p.remove(node))
+    }
+
+    fn publish(
+        &self,
+        change: impl FnOnce(&P) -> Result<(P, MovePlan<P::Node>)>,
+    ) -> Result<(MovePlan<P::Node>, Arc<P>)> {
+        let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let current = self.current.load_full();
+        let (next, plan) = change(&current)?;
+        let next = Arc::new(next);
+        self.current.store(Arc::clone(&next));
+        Ok((plan, next))
+    }
 }
 
 impl<P> std::fmt::Debug for SharedPlacement<P> {
@@ -165,7 +199,14 @@ mod loom_tests {
                 .map(|id| {
                     let shared = Arc::clone(&shared);
                     thread::spawn(move || {
-                        shared.add(NodeSpec::new(id)).unwrap();
+                        if id == 1 {
+                            shared.add(NodeSpec::new(id)).unwrap();
+                        } else {
+                            // The placement returned is the one this
+                            // writer published: it holds its own node.
+                            let (_, published) = shared.add_published(NodeSpec::new(id)).unwrap();
+                            assert!(published.roster().index_of(&id).is_some());
+                        }
                     })
                 })
                 .collect();

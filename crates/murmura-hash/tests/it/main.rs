@@ -9,5 +9,6 @@ mod replicas;
 #[cfg(feature = "serde")]
 mod serde;
 mod shared;
+mod tiny_weights;
 mod util;
 mod weights;

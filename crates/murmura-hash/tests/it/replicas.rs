@@ -103,3 +103,29 @@ fn more_than_eight_replicas_spill_and_stay_distinct() {
         );
     }
 }
+
+/// A placement whose probe breaks the rule (it stops after the owner) still
+/// gets full replica sets: the iterator falls back to the unseen members.
+#[test]
+fn a_short_probe_still_gives_full_replica_sets() {
+    use murmura_hash::Roster;
+    struct OwnerOnly(Roster<u32>);
+    impl Placement for OwnerOnly {
+        type Node = u32;
+        type Probe<'a> = std::iter::Once<u32>;
+        fn roster(&self) -> &Roster<u32> {
+            &self.0
+        }
+        fn owner_index(&self, _: u64) -> Option<u32> {
+            Some(2)
+        }
+        fn probe(&self, _: u64) -> Self::Probe<'_> {
+            std::iter::once(2)
+        }
+    }
+    let p = OwnerOnly(Roster::new((0u32..4).map(NodeSpec::new)).unwrap());
+    let all: Vec<u32> = p.replicas(1, 4).unwrap().copied().collect();
+    assert_eq!(all, [2, 0, 1, 3]);
+    let spread: Vec<u32> = p.zoned_replicas(1, 3).unwrap().copied().collect();
+    assert_eq!(spread, [2, 0, 1]);
+}
