@@ -194,7 +194,7 @@ fn loom_count_window_hints_survive_a_concurrent_reset() {
 /// retiring word is `breaker::tests::outcome_admitted_during_a_reset_is_dropped`.)
 #[test]
 fn loom_count_window_evicting_failure_racing_a_reset() {
-    count_window_call_racing_a_reset(1, 4, &[false, true], true);
+    count_window_call_racing_a_reset(2, 2, &[false, false, true], true);
 }
 
 // ---- companions: bulkhead, retry budget, registry open cap ----
@@ -455,7 +455,7 @@ fn loom_count_window_mixed_outcomes_keep_hints_exact() {
         // is positions 2 and 3, and every evicted failure left the hints
         // exactly once (by its evictor, or by itself if its evictor came
         // before it was written).
-        let w = Arc::new(CountWindow::new(2));
+        let w = Arc::new(CountWindow::new(2, 2));
         w.record(FAIL);
         let failing = {
             let w = w.clone();
@@ -477,7 +477,7 @@ fn loom_count_window_two_failures_over_one_slot() {
         // Ring of 2 slots for a window of 2: positions 1 and 3 share a
         // slot, so a late writer can find a newer mark in it or write over
         // one whose evictor has not looked yet.
-        let w = Arc::new(CountWindow::new(2));
+        let w = Arc::new(CountWindow::new(2, 2));
         w.record(OK);
         let other = {
             let w = w.clone();

@@ -51,6 +51,10 @@ const STAMP_MASK: u64 = 0xFF;
 /// Words per cache-line pair: stripes are this far apart at least.
 const LINE_WORDS: usize = 16;
 
+/// In `reset_generation`: the window holds fewer calls than the minimum
+/// but some marks, so a success may bring it up to a tripping minimum.
+const RECHECK: u64 = 1;
+
 /// A head that matches no reset generation (set before the first write).
 const NO_HEAD: u64 = u64::MAX;
 const SEC: u64 = 1_000_000_000;
@@ -69,8 +73,14 @@ pub(crate) struct TimeWindow {
     stride: usize,
     /// Per stripe (the shared one last): its owner and the owner's head.
     heads: Box<[Padded<Head>]>,
-    /// Generation of the breaker when the window was last emptied.
+    /// Generation of the breaker when the window was last emptied, shifted
+    /// left by one; the low bit ([`RECHECK`]) asks successes to evaluate
+    /// the thresholds (read with the generation, so it costs them nothing).
     reset_generation: AtomicU64,
+    /// The newest second whose first call has evaluated the thresholds:
+    /// calls expire at second boundaries, so one evaluation a second sees
+    /// every rise of the rates that expiry causes.
+    checked_epoch: AtomicU64,
     words: Box<[AtomicU64]>,
 }
 
@@ -169,7 +179,8 @@ impl TimeWindow {
                     })
                 })
                 .collect(),
-            reset_generation: AtomicU64::new(generation),
+            reset_generation: AtomicU64::new(generation << 1),
+            checked_epoch: AtomicU64::new(0),
             words: (0..stride * (stripes + 1))
                 .map(|_| AtomicU64::new(0))
                 .collect(),
@@ -214,23 +225,54 @@ impl TimeWindow {
     }
 
     /// Counts `mark` in the current bucket unless the window was emptied
-    /// after `generation` (then the outcome is late and dropped).
+    /// after `generation` (then the outcome is late and dropped). Returns
+    /// whether a success must evaluate the thresholds: it is the first call
+    /// of a new second (older calls may have expired), or the window asked
+    /// for it (see [`set_recheck`](Self::set_recheck)).
     #[inline]
-    pub(crate) fn record(&self, mark: Mark, generation: u64, now: impl Fn() -> u64) {
-        let reset = self.reset_generation.load(Ordering::Acquire);
+    pub(crate) fn record(&self, mark: Mark, generation: u64, now: impl Fn() -> u64) -> bool {
+        let raw = self.reset_generation.load(Ordering::Acquire);
+        let reset = raw >> 1;
         if generation < reset {
-            return; // late
+            return false; // late
         }
-        match self.own_stripe() {
+        let moved = match self.own_stripe() {
             Some((stripe, head)) => self.record_owned(stripe, head, mark, reset, now),
             None => self.record_shared(mark, reset, now),
+        };
+        moved || raw & RECHECK != 0
+    }
+
+    /// Whether `e` is a second no call has evaluated the thresholds in yet
+    /// (and claims it).
+    #[cold]
+    fn first_in(&self, e: u64) -> bool {
+        self.checked_epoch.load(Ordering::Relaxed) < e
+            && self.checked_epoch.fetch_max(e, Ordering::AcqRel) < e
+    }
+
+    /// Makes successes evaluate the thresholds (or stop): set while the
+    /// window holds fewer calls than the minimum and some marks. Only a
+    /// success in that state can make the window trip without a second
+    /// passing: any other success lowers the rates. (A race with a reset
+    /// can leave the flag on for the new generation: a few successes then
+    /// evaluate needlessly, and the first one clears it.)
+    pub(crate) fn set_recheck(&self, on: bool) {
+        let raw = self.reset_generation.load(Ordering::Relaxed);
+        if (raw & RECHECK != 0) != on {
+            if on {
+                self.reset_generation.fetch_or(RECHECK, Ordering::AcqRel);
+            } else {
+                self.reset_generation.fetch_and(!RECHECK, Ordering::AcqRel);
+            }
         }
     }
 
     /// The owner's path: while the stripe's head still names the current
     /// reset and the clock is inside the head's bucket, the live word
     /// already carries the right stamp and epoch (nobody else writes it),
-    /// so counting is one compare, a load and a store.
+    /// so counting is one compare, a load and a store. Returns whether the
+    /// call moved the stripe into a second no call has evaluated yet.
     #[inline]
     fn record_owned(
         &self,
@@ -239,7 +281,7 @@ impl TimeWindow {
         mark: Mark,
         reset: u64,
         now: impl Fn() -> u64,
-    ) {
+    ) -> bool {
         let sampled = self.sample_mask != 0 && mark.is_clean();
         let head_ok = head.reset.load(Ordering::Relaxed) == reset;
         let start = head.start.load(Ordering::Relaxed);
@@ -263,6 +305,7 @@ impl TimeWindow {
             // left the bucket, the next call starts the new one.
             head.reset.store(NO_HEAD, Ordering::Relaxed);
         }
+        false
     }
 
     /// The owner's path when the head is stale: put the live word back in
@@ -270,7 +313,7 @@ impl TimeWindow {
     /// the head.
     #[cold]
     #[inline(never)]
-    fn record_owned_new_bucket(&self, stripe: usize, mark: Mark, reset: u64, now: u64) {
+    fn record_owned_new_bucket(&self, stripe: usize, mark: Mark, reset: u64, now: u64) -> bool {
         let head = &self.heads[stripe];
         let live = head.live.load(Ordering::Relaxed);
         if live & COUNT_MASK != 0 {
@@ -293,6 +336,7 @@ impl TimeWindow {
         if !mark.is_clean() {
             self.count_marks(calls_at, mark, e, stamp);
         }
+        self.first_in(e)
     }
 
     /// Counts a failure and/or a slow call next to the (owned) calls word
@@ -312,7 +356,7 @@ impl TimeWindow {
     /// compare-and-swap; successes there count in its cached epoch when
     /// the clock is sampled.
     #[inline(never)]
-    fn record_shared(&self, mark: Mark, reset: u64, now: impl Fn() -> u64) {
+    fn record_shared(&self, mark: Mark, reset: u64, now: impl Fn() -> u64) -> bool {
         let stripe = self.stripes;
         let stamp = reset & STAMP_MASK;
         let sampled = self.sample_mask != 0 && mark.is_clean();
@@ -335,7 +379,7 @@ impl TimeWindow {
             )
         };
         let Some(calls) = bump(0) else {
-            return; // a newer reset already wrote here
+            return false; // a newer reset already wrote here
         };
         if mark.failure {
             bump(1);
@@ -346,11 +390,12 @@ impl TimeWindow {
         if sampled && calls & self.sample_mask == 0 {
             remember(cached, epoch(now()));
         }
+        self.checked_epoch.load(Ordering::Relaxed) < e && self.first_in(e)
     }
 
     pub(crate) fn totals(&self, now_nanos: u64) -> Totals {
         let e = epoch(now_nanos);
-        let stamp = self.reset_generation.load(Ordering::Acquire) & STAMP_MASK;
+        let stamp = (self.reset_generation.load(Ordering::Acquire) >> 1) & STAMP_MASK;
         let counts = |w: u64| {
             if w >> STAMP_SHIFT == stamp && age(e, (w >> COUNT_BITS) & TAG_MASK) < self.seconds {
                 w & COUNT_MASK
@@ -388,7 +433,8 @@ impl TimeWindow {
     /// older generations are dropped, words stamped before are ignored
     /// (and owners' heads, filled under an older generation, go stale).
     pub(crate) fn reset(&self, now_nanos: u64, generation: u64) {
-        self.reset_generation.swap(generation, Ordering::AcqRel);
+        self.reset_generation
+            .swap(generation << 1, Ordering::AcqRel);
         self.heads[self.stripes]
             .cached_epoch
             .store(epoch(now_nanos), Ordering::Relaxed);
@@ -561,7 +607,9 @@ mod stripe_tests {
         let threads: Vec<_> = (0..4)
             .map(|_| {
                 let w = w.clone();
-                std::thread::spawn(move || (0..10_000).for_each(|_| w.record(ok, 0, || 100 * SEC)))
+                std::thread::spawn(move || (0..10_000).for_each(|_| {
+                    w.record(ok, 0, || 100 * SEC);
+                }))
             })
             .collect();
         threads.into_iter().for_each(|t| t.join().expect("thread"));
