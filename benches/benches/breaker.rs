@@ -1,6 +1,15 @@
 //! Circuit-breaker overhead: murmura against `recloser` and `failsafe` in the
 //! same run, on the same pre-generated keys, with floor rows.
 //!
+//! The figures the README quotes come from `breaker_paired`: every row is
+//! a direct (generic, inlinable) call as a user would write it, the rows
+//! run in interleaved ~4 ms rounds (`murmura_benches::paired`), and each
+//! ratio is the median of the per-round ratios, both of the whole call and
+//! of the overhead (row minus the bare operation in the same round). The
+//! criterion groups below call every row through a trait object, which
+//! adds the same indirect call to every row; they are kept for the
+//! two-thread and rejected-call figures and for `cargo bench -- --test`.
+//!
 //! Every guarded row runs the same tiny operation (`key * 3`) inside the
 //! breaker; the `floor/direct` row runs it bare, so a row's overhead is its
 //! median minus `floor/direct`'s. Two-thread rows share one breaker between
@@ -12,6 +21,7 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use failsafe::CircuitBreaker as _;
 use murmura::breaker::{CircuitBreaker, Config, WindowKind};
 use murmura::core::time::{Clock, FastClock, SystemClock};
+use murmura_benches::paired::{Ratio, interleaved, ratio};
 use murmura_benches::{Loop, random_keys, with_two_threads};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -313,6 +323,111 @@ fn failures_two_threads(c: &mut Criterion) {
     two_thread_group(c, "breaker_failures_2t", &keys, &rows);
 }
 
+/// Interleaved rounds of direct calls: the whole-call and overhead ratios
+/// of each murmura row against each peer row, in one run. Rounds: 41, or
+/// `BREAKER_PAIRED_ROUNDS`; one under `cargo bench -- --test`.
+fn breaker_paired(_: &mut Criterion) {
+    let rounds = if std::env::args().any(|a| a == "--test") {
+        1
+    } else {
+        std::env::var("BREAKER_PAIRED_ROUNDS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(41)
+    };
+    let keys = random_keys(KEYS, 5);
+    let hour = Duration::from_secs(3_600);
+    let count = ours(WindowKind::Count { size: 100 }, 1).0;
+    let consecutive = ours(WindowKind::Consecutive { threshold: 3 }, 1).0;
+    let time = ours(WindowKind::Time { seconds: 10 }, 1).0;
+    let rec = recloser_breaker(hour).0;
+    let fs_time = failsafe_time_window(hour).0;
+    let fs_consecutive = failsafe_consecutive(hour).0;
+    // Each loop runs `ops` calls on consecutive keys and returns its time.
+    macro_rules! row {
+        ($call:expr) => {
+            |ops: u64| {
+                let start = std::time::Instant::now();
+                for i in 0..ops {
+                    let key = keys[(i as usize) & (KEYS - 1)];
+                    #[allow(clippy::redundant_closure_call)]
+                    black_box(($call)(key));
+                }
+                start.elapsed()
+            }
+        };
+    }
+    let mut direct = row!(|k| work(k).unwrap_or(0));
+    let mut m_count = row!(|k| count.call(|| work(k)).unwrap_or(0));
+    let mut m_consecutive = row!(|k| consecutive.call(|| work(k)).unwrap_or(0));
+    let mut m_time = row!(|k| time.call(|| work(k)).unwrap_or(0));
+    let mut r_count = row!(|k| rec.call(|| work(k)).unwrap_or(0));
+    let mut f_time = row!(|k| fs_time.call(|| work(k)).unwrap_or(0));
+    let mut f_consecutive = row!(|k| fs_consecutive.call(|| work(k)).unwrap_or(0));
+    let names = [
+        "floor/direct",
+        "murmura/count100",
+        "murmura/consecutive",
+        "murmura/time10s",
+        "recloser/count100",
+        "failsafe/time10s",
+        "failsafe/consecutive",
+    ];
+    let t = interleaved(
+        rounds,
+        &mut [
+            &mut direct,
+            &mut m_count,
+            &mut m_consecutive,
+            &mut m_time,
+            &mut r_count,
+            &mut f_time,
+            &mut f_consecutive,
+        ],
+    );
+    let median = |v: &[f64]| {
+        let mut v = v.to_vec();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!("breaker_paired: {rounds} interleaved rounds, one thread, direct calls");
+    for (name, per_op) in names.iter().zip(&t) {
+        println!(
+            "breaker_paired: {name:>22}: median {:6.2} ns/call  overhead {:6.2} ns",
+            median(per_op),
+            median(
+                &per_op
+                    .iter()
+                    .zip(&t[0])
+                    .map(|(a, d)| a - d)
+                    .collect::<Vec<_>>()
+            )
+        );
+    }
+    let overhead = |k: usize| -> Vec<f64> {
+        // Clamped just above zero: a row cheaper than the bare call in one
+        // round (noise) must not flip a ratio's sign.
+        t[k].iter()
+            .zip(&t[0])
+            .map(|(a, d)| (a - d).max(0.01))
+            .collect()
+    };
+    let show = |label: &str, r: Ratio| {
+        println!(
+            "breaker_paired: {label:>44}: median {:.3} [p25 {:.3}, p75 {:.3}]",
+            r.p50, r.p25, r.p75
+        );
+    };
+    for (ours, peer) in [(1, 4), (1, 6), (2, 6), (2, 4), (3, 5), (3, 4)] {
+        let label = format!("{} / {}", names[ours], names[peer]);
+        show(&format!("whole call {label}"), ratio(&t[ours], &t[peer]));
+        show(
+            &format!("overhead   {label}"),
+            ratio(&overhead(ours), &overhead(peer)),
+        );
+    }
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_secs(1))
@@ -323,6 +438,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = happy_one_thread, happy_two_threads, failures_two_threads, rejected
+    targets = breaker_paired, happy_one_thread, happy_two_threads, failures_two_threads, rejected
 }
 criterion_main!(benches);

@@ -126,6 +126,15 @@ impl<C: Clock + Clone> Registry<C> {
     /// At most `percent` % of the registry's breakers may be open or
     /// half-open at once (but one always may); a breaker that would pass the
     /// cap stays closed and reports [`Event::OpenSuppressed`](crate::Event::OpenSuppressed).
+    ///
+    /// The cap holds back only the breakers' own decisions. A manual
+    /// [`transition_to_open`](CircuitBreaker::transition_to_open) or
+    /// [`transition_to_half_open`](CircuitBreaker::transition_to_half_open)
+    /// is an operator's explicit choice and always happens, even past the
+    /// cap; it counts against the cap like any other opening, so automatic
+    /// openings of other breakers are held back until it closes.
+    /// ([`transition_to_forced_open`](CircuitBreaker::transition_to_forced_open)
+    /// is outside the cap altogether: it rejects calls but is not counted.)
     pub fn max_open_percent(mut self, percent: f32) -> Self {
         self.budget = Some(Arc::new(OpenBudget {
             open: AtomicUsize::new(0),

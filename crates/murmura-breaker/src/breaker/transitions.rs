@@ -128,9 +128,7 @@ impl<C: Clock> CircuitBreaker<C> {
                         .store(now.saturating_add(wait), Ordering::Release);
                 }
                 State::HalfOpen => {
-                    self.aux
-                        .half_open
-                        .store(Trials::FRESH, Ordering::Release);
+                    self.aux.half_open.store(Trials::FRESH, Ordering::Release);
                     self.aux.half_open_since.store(now, Ordering::Release);
                 }
                 State::Closed => t.rounds = 0,

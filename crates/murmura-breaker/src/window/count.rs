@@ -244,7 +244,10 @@ mod tests {
     fn only_the_call_reaching_the_minimum_asks_for_a_decision() {
         let w = CountWindow::new(4, 3);
         let asks: Vec<bool> = (0..8).map(|_| w.record(OK)).collect();
-        assert_eq!(asks, [false, false, true, false, false, false, false, false]);
+        assert_eq!(
+            asks,
+            [false, false, true, false, false, false, false, false]
+        );
         w.reset();
         assert!(!w.record(FAIL) && !w.record(OK) && w.record(OK));
     }

@@ -206,13 +206,22 @@ impl Window {
 
     /// Evaluates the thresholds on the window as it is now: whether it
     /// trips (cheap totals first, confirmed with exact ones). A time
-    /// window also learns whether its successes must keep evaluating
-    /// (fewer calls than the minimum, and marks that a few more calls
-    /// could make trip).
+    /// window also learns whether its successes must keep evaluating:
+    /// while it holds fewer calls than the minimum and its marks would
+    /// trip it once successes bring it up to exactly the minimum (the
+    /// highest rate successes can leave; if that one is below the
+    /// thresholds, no success can open it).
     pub(crate) fn decide(&self, thresholds: &Thresholds, now: impl Fn() -> u64) -> bool {
         let cheap = self.totals(&now);
         if let Window::Time(w) = self {
-            w.set_recheck(cheap.calls < thresholds.minimum && cheap.failures + cheap.slow > 0);
+            let m = thresholds.minimum;
+            w.set_recheck(
+                cheap.calls < m
+                    && (at_or_above(cheap.failures, m, thresholds.failure)
+                        || thresholds
+                            .slow
+                            .is_some_and(|s| at_or_above(cheap.slow, m, s))),
+            );
         }
         self.trips(cheap, thresholds) && self.trips(self.exact_totals(now), thresholds)
     }

@@ -38,6 +38,16 @@
 //! ago reads the same way, and a call landing on it in that second is
 //! dropped. Owned words have one writer, so any other stamp is older and
 //! restarts.)
+//!
+//! Deciding: the rates rise only when a mark (failure or slow call) is
+//! recorded, which always evaluates the thresholds, or when older calls
+//! expire, which happens at second boundaries: the first call of each
+//! second (any stripe; `checked_epoch` picks one) evaluates them. A success
+//! can also make the window trip by bringing it up to the minimum calls;
+//! while the window holds fewer calls than the minimum and enough marks to
+//! trip it at the minimum, a flag in the low bit of the reset generation (loaded by every call
+//! anyway) makes successes evaluate too. A success racing the mark that
+//! raises the flag may miss it; the next call then evaluates.
 
 use super::{Mark, Totals};
 use crate::stripe::{Padded, thread_index};
@@ -180,7 +190,8 @@ impl TimeWindow {
                 })
                 .collect(),
             reset_generation: AtomicU64::new(generation << 1),
-            checked_epoch: AtomicU64::new(0),
+            // Nothing can expire in the second the window starts in.
+            checked_epoch: AtomicU64::new(epoch(now_nanos)),
             words: (0..stride * (stripes + 1))
                 .map(|_| AtomicU64::new(0))
                 .collect(),
@@ -252,7 +263,8 @@ impl TimeWindow {
     }
 
     /// Makes successes evaluate the thresholds (or stop): set while the
-    /// window holds fewer calls than the minimum and some marks. Only a
+    /// window holds fewer calls than the minimum and marks enough to trip
+    /// it at the minimum. Only a
     /// success in that state can make the window trip without a second
     /// passing: any other success lowers the rates. (A race with a reset
     /// can leave the flag on for the new generation: a few successes then
@@ -607,9 +619,11 @@ mod stripe_tests {
         let threads: Vec<_> = (0..4)
             .map(|_| {
                 let w = w.clone();
-                std::thread::spawn(move || (0..10_000).for_each(|_| {
-                    w.record(ok, 0, || 100 * SEC);
-                }))
+                std::thread::spawn(move || {
+                    (0..10_000).for_each(|_| {
+                        w.record(ok, 0, || 100 * SEC);
+                    })
+                })
             })
             .collect();
         threads.into_iter().for_each(|t| t.join().expect("thread"));
