@@ -30,14 +30,14 @@
 //! outcome admitted before it; if a reset lands after that check, the word
 //! it writes carries the old stamp and readers ignore it. So an outcome from
 //! before a reset is never counted after it, even a success recorded without
-//! the reset fence. (Stamps compare modulo 256: a word left unwritten across
-//! exactly a multiple of 256 resets and still inside the window's seconds
-//! could be revived; the generation check proper uses the full generation.
-//! On the shared stripe a word whose stamp reads as up to 127 resets newer
-//! is left alone, as another writer's; one really left 129 to 255 resets
-//! ago reads the same way, and a call landing on it in that second is
-//! dropped. Owned words have one writer, so any other stamp is older and
-//! restarts.)
+//! the reset fence. (Stamps compare modulo 256, so no old word may outlive
+//! 256 resets: each reset clears every slot word of an older stamp, a read
+//! clears words of the current stamp that left the window (before their
+//! 24-bit epoch tag, 194 days, could wrap round), and an owner's live word
+//! counts only while its head names the current reset's full generation.
+//! A word a late writer rewrites during a reset's clearing is cleared by
+//! the next reset. On the shared stripe a word whose stamp reads as up to
+//! 127 resets newer is left alone, as another writer's.)
 //!
 //! Deciding: the rates rise only when a mark (failure or slow call) is
 //! recorded, which always evaluates the thresholds, or when older calls
@@ -67,6 +67,9 @@ const RECHECK: u64 = 1;
 
 /// A head that matches no reset generation (set before the first write).
 const NO_HEAD: u64 = u64::MAX;
+/// In a head's reset generation: the clock has left the head's bucket (the
+/// next call moves), but the live word still holds that generation's calls.
+const STALE: u64 = 1 << 63;
 const SEC: u64 = 1_000_000_000;
 
 #[derive(Debug)]
@@ -315,7 +318,7 @@ impl TimeWindow {
         if sampled && calls & self.sample_mask == 0 && now().wrapping_sub(start) >= SEC {
             // Every 2^k-th call of a bucket looks at the clock: once it has
             // left the bucket, the next call starts the new one.
-            head.reset.store(NO_HEAD, Ordering::Relaxed);
+            head.reset.store(reset | STALE, Ordering::Relaxed);
         }
         false
     }
@@ -328,7 +331,9 @@ impl TimeWindow {
     fn record_owned_new_bucket(&self, stripe: usize, mark: Mark, reset: u64, now: u64) -> bool {
         let head = &self.heads[stripe];
         let live = head.live.load(Ordering::Relaxed);
-        if live & COUNT_MASK != 0 {
+        // Back to its slot, unless it holds an older reset's calls (which
+        // no reader counts, and which must not outlive the reset's scrub).
+        if live & COUNT_MASK != 0 && head.reset.load(Ordering::Relaxed) & !STALE == reset {
             let at = self.counter_index(stripe, (live >> COUNT_BITS) & TAG_MASK, 0);
             self.words[at].store(live, Ordering::Release);
         }
@@ -341,10 +346,11 @@ impl TimeWindow {
             stamp,
         );
         head.start.store(e * SEC, Ordering::Relaxed);
-        // Published after the slot it came from: a reader that sees the
-        // new live word sees the old one in its slot.
-        head.live.store(calls, Ordering::Release);
         head.reset.store(reset, Ordering::Relaxed);
+        // Published after the slot it came from and the head's generation:
+        // a reader that sees the new live word sees the old one in its slot
+        // and the generation it belongs to.
+        head.live.store(calls, Ordering::Release);
         if !mark.is_clean() {
             self.count_marks(calls_at, mark, e, stamp);
         }
@@ -407,7 +413,8 @@ impl TimeWindow {
 
     pub(crate) fn totals(&self, now_nanos: u64) -> Totals {
         let e = epoch(now_nanos);
-        let stamp = (self.reset_generation.load(Ordering::Acquire) >> 1) & STAMP_MASK;
+        let generation = self.reset_generation.load(Ordering::Acquire) >> 1;
+        let stamp = generation & STAMP_MASK;
         let counts = |w: u64| {
             if w >> STAMP_SHIFT == stamp && age(e, (w >> COUNT_BITS) & TAG_MASK) < self.seconds {
                 w & COUNT_MASK
@@ -415,23 +422,45 @@ impl TimeWindow {
                 0
             }
         };
+        // Words of this reset that left the window are cleared as they are
+        // read (a compare-and-swap from the value read, so a word its
+        // writer has just rewritten is left alone): no word lies unread
+        // until its 24-bit epoch tag wraps and reads as recent again.
+        let read = |at: usize| {
+            let w = self.words[at].load(Ordering::Acquire);
+            if w != 0
+                && w >> STAMP_SHIFT == stamp
+                && age(e, (w >> COUNT_BITS) & TAG_MASK) >= self.seconds
+            {
+                let _ = self.words[at].compare_exchange(w, 0, Ordering::AcqRel, Ordering::Relaxed);
+            }
+            w
+        };
         let mut sums = [0u64; 3];
         for stripe in 0..=self.stripes {
             // The live word first: its bucket's slot may hold an older copy.
+            // It counts only under the current reset's full generation (its
+            // owner may not have called since an older one, 256 resets ago).
             let live = if stripe < self.stripes {
-                self.heads[stripe].live.load(Ordering::Acquire)
+                let head = &self.heads[stripe];
+                let live = head.live.load(Ordering::Acquire);
+                if head.reset.load(Ordering::Acquire) & !STALE == generation {
+                    live
+                } else {
+                    0
+                }
             } else {
                 0
             };
             sums[0] += counts(live);
             for slot in 0..self.buckets {
                 let at = self.counter_index(stripe, slot, 0);
-                let calls = self.words[at].load(Ordering::Acquire);
+                let calls = read(at);
                 if live & COUNT_MASK == 0 || calls >> COUNT_BITS != live >> COUNT_BITS {
                     sums[0] += counts(calls);
                 }
-                sums[1] += counts(self.words[at + 1].load(Ordering::Acquire));
-                sums[2] += counts(self.words[at + 2].load(Ordering::Acquire));
+                sums[1] += counts(read(at + 1));
+                sums[2] += counts(read(at + 2));
             }
         }
         Totals {
@@ -444,12 +473,26 @@ impl TimeWindow {
     /// Empties the window for a breaker now at `generation`: outcomes of
     /// older generations are dropped, words stamped before are ignored
     /// (and owners' heads, filled under an older generation, go stale).
+    ///
+    /// Then every slot word of an older reset is cleared (compare-and-swap
+    /// from the value read: a word a late writer rewrites meanwhile is left
+    /// to the next reset or read), so that no old word survives the 256
+    /// resets after which its 8-bit stamp would read as current again.
+    /// (An owner's live word is only ever written by its owner, who
+    /// replaces it on its next call after a reset.)
     pub(crate) fn reset(&self, now_nanos: u64, generation: u64) {
         self.reset_generation
             .swap(generation << 1, Ordering::AcqRel);
         self.heads[self.stripes]
             .cached_epoch
             .store(epoch(now_nanos), Ordering::Relaxed);
+        let stamp = generation & STAMP_MASK;
+        for word in self.words.iter() {
+            let w = word.load(Ordering::Acquire);
+            if w != 0 && w >> STAMP_SHIFT != stamp {
+                let _ = word.compare_exchange(w, 0, Ordering::AcqRel, Ordering::Relaxed);
+            }
+        }
     }
 }
 
@@ -553,6 +596,41 @@ mod tests {
         w.record(OK, 1, || start + 9 * SEC);
         w.record(OK, 2, || start + 9 * SEC); // a later, non-resetting generation
         assert_eq!(w.totals(start + 9 * SEC).calls, 2);
+    }
+
+    #[test]
+    fn a_word_left_256_resets_ago_is_not_revived() {
+        // Written by the shared stripe's path... and by an owner: both kinds
+        // of slot word are cleared by the reset that retires their stamp.
+        let start = 10 * SEC;
+        let w = TimeWindow::new(4, 1, 1, start, 0);
+        w.record(FAIL, 0, || start);
+        w.record(FAIL, 0, || start + SEC); // moves the head: second 10 is in its slot
+        for g in 1..=256 {
+            w.reset(start + SEC, g);
+        }
+        assert_eq!(
+            w.reset_generation.load(Ordering::Relaxed) >> 1 & STAMP_MASK,
+            0
+        );
+        let t = w.totals(start + SEC);
+        assert_eq!(
+            (t.failures, t.calls),
+            (0, 0),
+            "stamp 0 again, old words gone"
+        );
+    }
+
+    #[test]
+    fn a_word_read_after_it_expired_is_cleared_before_its_epoch_tag_wraps() {
+        let start = 10 * SEC;
+        let w = TimeWindow::new(4, 1, 1, start, 0);
+        w.record(FAIL, 0, || start);
+        w.record(OK, 0, || start + SEC); // second 10 goes to its slot
+        assert_eq!(w.totals(start + 5 * SEC), Totals::default());
+        // 2^24 seconds later the slot's tag would read as second 10 again.
+        let wrapped = start + (1 << 24) * SEC;
+        assert_eq!(w.totals(wrapped).failures, 0);
     }
 
     #[test]
