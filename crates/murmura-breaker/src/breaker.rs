@@ -78,6 +78,16 @@ struct Rejection {
 /// The time until the next trial is not known.
 const NO_RETRY_AFTER: u64 = u64::MAX;
 
+/// 100 % in millionths of a percent.
+const ALL: u128 = 100_000_000;
+
+/// The share of calls a ramp admits `elapsed` nanoseconds into `total`, in
+/// millionths of a percent.
+fn ramp_share(initial_percent: f32, elapsed: u64, total: u64) -> u128 {
+    let initial = u128::from(crate::window::exact_percent(initial_percent));
+    initial + (ALL - initial) * u128::from(elapsed) / u128::from(total.max(1))
+}
+
 /// Per-state values written only by transitions (and half-open trials).
 #[derive(Debug, Default)]
 struct Aux {
@@ -498,12 +508,12 @@ impl<C: Clock> CircuitBreaker<C> {
                         w = self.load();
                         continue;
                     }
-                    // Admitted share in basis points, growing linearly.
-                    let initial = f64::from(ramp.initial_percent) * 100.0;
-                    let share =
-                        (initial + (10_000.0 - initial) * elapsed as f64 / total as f64) as u64;
-                    let n = self.aux.ramp_calls.fetch_add(1, Ordering::AcqRel);
-                    if (n + 1) * share / 10_000 == n * share / 10_000 {
+                    // Admitted share in millionths of a percent, growing
+                    // linearly from the percentage as written (exact
+                    // integers: 10 % admits exactly one call in ten).
+                    let share = ramp_share(ramp.initial_percent, elapsed, total);
+                    let n = u128::from(self.aux.ramp_calls.fetch_add(1, Ordering::AcqRel));
+                    if (n + 1) * share / ALL == n * share / ALL {
                         return Err(self.reject(w.state, NO_RETRY_AFTER));
                     }
                     Lane::Window

@@ -284,3 +284,24 @@ fn a_retry_budget_of_ratio_0_7_admits_700_per_1000() {
         assert_eq!(budget.available(), expected, "ratio {ratio} over {first}");
     }
 }
+
+#[test]
+fn a_ramp_from_0_7_percent_admits_70_calls_in_10000() {
+    let (b, clock, _) = rig(Config::builder()
+        .window(WindowKind::Consecutive { threshold: 1 })
+        .wait_in_open(Duration::from_secs(1))
+        .half_open_calls(1)
+        .ramp_up(murmura_breaker::RampUp {
+            duration: Duration::from_secs(3_600),
+            initial_percent: 0.7,
+        }));
+    fail(&b);
+    clock.advance(Duration::from_secs(1));
+    assert!(ok(&b), "the trial");
+    assert_eq!(b.state(), State::RampingUp);
+    let admitted = (0..10_000).filter(|_| ok(&b)).count();
+    assert_eq!(
+        admitted, 70,
+        "0.7 % of 10,000 with the clock standing still"
+    );
+}

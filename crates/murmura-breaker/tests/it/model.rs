@@ -221,12 +221,13 @@ impl Model {
                         self.transition(State::Closed, now);
                         continue;
                     }
-                    let initial = f64::from(ramp.initial_percent) * 100.0;
+                    // Share in millionths of a percent, exact.
+                    let initial = (f64::from(ramp.initial_percent) * 1e6).round() as u128;
                     let share =
-                        (initial + (10_000.0 - initial) * elapsed as f64 / total as f64) as u64;
-                    let n = self.ramp_calls;
+                        initial + (100_000_000 - initial) * u128::from(elapsed) / u128::from(total);
+                    let n = u128::from(self.ramp_calls);
                     self.ramp_calls += 1;
-                    if (n + 1) * share / 10_000 == n * share / 10_000 {
+                    if (n + 1) * share / 100_000_000 == n * share / 100_000_000 {
                         return Err(None);
                     }
                     return Ok((Lane::Window, self.epoch));
