@@ -28,8 +28,10 @@ impl OpenBudget {
         self.open
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
                 let members = self.members.load(Ordering::Acquire).max(1);
-                let within =
-                    (open + 1) as f64 * 100.0 <= f64::from(self.max_percent) * members as f64;
+                // Exact: a cap of 33.3 % lets 333 of 1,000 open (not 332,
+                // as 33.3f32 = 33.2999992… would in floating point).
+                let within = (open as u128 + 1) * 100_000_000
+                    <= u128::from(crate::window::exact_percent(self.max_percent)) * members as u128;
                 (open == 0 || within).then_some(open + 1)
             })
             .is_ok()

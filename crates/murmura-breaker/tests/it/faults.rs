@@ -305,3 +305,18 @@ fn a_ramp_from_0_7_percent_admits_70_calls_in_10000() {
         "0.7 % of 10,000 with the clock standing still"
     );
 }
+
+#[test]
+fn an_open_cap_of_33_3_percent_lets_333_of_1000_open() {
+    let one = Config::builder()
+        .window(WindowKind::Consecutive { threshold: 1 })
+        .build()
+        .expect("valid");
+    let registry =
+        Registry::with_clock(one, ManualClock::new(Duration::from_secs(1))).max_open_percent(33.3);
+    let breakers: Vec<_> = (0..1000).map(|i| registry.get(&format!("b{i}"))).collect();
+    for b in &breakers {
+        let _ = b.call(|| Err::<(), _>(()));
+    }
+    assert_eq!(registry.open_count(), 333);
+}
