@@ -199,7 +199,8 @@ impl TimeWindow {
                 .map(|_| AtomicU64::new(0))
                 .collect(),
         };
-        w.reset(now_nanos, generation);
+        // Every word is zero: nothing to clear.
+        w.start_generation(now_nanos, generation);
         w
     }
 
@@ -481,18 +482,31 @@ impl TimeWindow {
     /// (An owner's live word is only ever written by its owner, who
     /// replaces it on its next call after a reset.)
     pub(crate) fn reset(&self, now_nanos: u64, generation: u64) {
+        self.start_generation(now_nanos, generation);
+        let stamp = generation & STAMP_MASK;
+        for stripe in 0..=self.stripes {
+            // A stripe never claimed was never written (the shared one may be).
+            if stripe < self.stripes && self.heads[stripe].owner.load(Ordering::Acquire) == 0 {
+                continue;
+            }
+            for at in (0..3 * self.buckets as usize).map(|i| stripe * self.stride + i) {
+                let word = &self.words[at];
+                let w = word.load(Ordering::Acquire);
+                if w != 0 && w >> STAMP_SHIFT != stamp {
+                    let _ = word.compare_exchange(w, 0, Ordering::AcqRel, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+
+    /// The generation part of [`reset`](Self::reset): from now on, outcomes
+    /// of older generations are dropped and older stamps ignored.
+    fn start_generation(&self, now_nanos: u64, generation: u64) {
         self.reset_generation
             .swap(generation << 1, Ordering::AcqRel);
         self.heads[self.stripes]
             .cached_epoch
             .store(epoch(now_nanos), Ordering::Relaxed);
-        let stamp = generation & STAMP_MASK;
-        for word in self.words.iter() {
-            let w = word.load(Ordering::Acquire);
-            if w != 0 && w >> STAMP_SHIFT != stamp {
-                let _ = word.compare_exchange(w, 0, Ordering::AcqRel, Ordering::Relaxed);
-            }
-        }
     }
 }
 
