@@ -281,9 +281,9 @@ impl<C: Clock> CircuitBreaker<C> {
         f: impl FnOnce() -> std::result::Result<T, E>,
     ) -> Result<T, E> {
         // Closed and untimed: no permit to hand back, so none is built.
-        if let Some(generation) = self.fast_lane() {
+        if let Some(admitted) = self.fast_lane() {
             let result = f();
-            self.finish_window(generation, classifier.classify(&result));
+            self.finish_window(admitted, classifier.classify(&result));
             return result.map_err(Error::Inner);
         }
         self.call_with_permit(classifier, f)
@@ -307,37 +307,53 @@ impl<C: Clock> CircuitBreaker<C> {
         result.map_err(Error::Inner)
     }
 
-    /// The generation, if a call may go straight through: closed (or
-    /// metrics-only) and no call timing needed.
+    /// The packed state word, if a call may go straight through: closed
+    /// (or metrics-only) and no call timing needed.
     #[inline]
     fn fast_lane(&self) -> Option<u64> {
         let raw = self.word.load(Ordering::Acquire);
-        (Word::admits_freely(raw) && !self.timed).then_some(Word::generation_of(raw))
+        (Word::admits_freely(raw) && !self.timed).then_some(raw)
     }
 
     /// Records the outcome of a fast-lane call: a success that changes
     /// nothing costs a couple of loads; anything else takes the full path.
-    #[inline]
-    fn finish_window(&self, generation: u64, outcome: Outcome) {
+    /// (Kept tiny so that it inlines into every call site: the count and
+    /// consecutive windows' clean checks are a load or two here.)
+    /// `admitted` is the state word the call was admitted under.
+    #[inline(always)]
+    fn finish_window(&self, admitted: u64, outcome: Outcome) {
         if outcome == Outcome::Success {
-            match self.window.record_clean_unfenced(
-                generation,
-                || self.live(generation),
-                || self.clock.now_nanos(),
-            ) {
-                Unfenced::Done => return,
-                Unfenced::Evaluate => return self.evaluate(generation),
-                Unfenced::Fence => {}
+            match &self.window {
+                Window::Count(w) if w.is_clean() => return,
+                Window::Consecutive { run, .. } if run.load(Ordering::Relaxed) == 0 => return,
+                Window::Time(_) => return self.finish_time_success(admitted),
+                _ => {}
             }
         }
-        self.finish_slow(generation, outcome);
+        self.finish_slow(Word::generation_of(admitted), outcome);
+    }
+
+    /// A fast-lane success on a time window: counted if the state word is
+    /// still the one the call was admitted under (any transition since
+    /// makes it late), which is one compare.
+    #[inline]
+    fn finish_time_success(&self, admitted: u64) {
+        let generation = Word::generation_of(admitted);
+        match self.window.record_clean_unfenced(
+            generation,
+            || self.word.load(Ordering::Acquire) == admitted,
+            || self.clock.now_nanos(),
+        ) {
+            Unfenced::Done => {}
+            Unfenced::Evaluate => self.evaluate(generation),
+            Unfenced::Fence => self.finish_slow(generation, Outcome::Success),
+        }
     }
 
     /// Whether the breaker still records outcomes of `generation`.
     #[inline]
     fn live(&self, generation: u64) -> bool {
-        let w = self.load();
-        w.generation == generation && !w.retiring && w.state.records_window()
+        Word::records_in(self.word.load(Ordering::Acquire), generation)
     }
 
     /// Evaluates the thresholds after a success recorded without the fence
@@ -401,10 +417,10 @@ impl<C: Clock> CircuitBreaker<C> {
         F: Future<Output = std::result::Result<T, E>>,
         K: Classifier<T, E>,
     {
-        if let Some(generation) = self.fast_lane() {
+        if let Some(admitted) = self.fast_lane() {
             // Dropped before completion: nothing recorded, nothing to return.
             let result = fut.await;
-            self.finish_window(generation, classifier.classify(&result));
+            self.finish_window(admitted, classifier.classify(&result));
             return result.map_err(Error::Inner);
         }
         let ticket = self.admit().map_err(|r| self.rejected(r))?;
