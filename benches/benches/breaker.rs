@@ -468,17 +468,25 @@ fn breaker_paired(_: &mut Criterion) {
     };
     let two_threads = |loops: &[Box<dyn Fn(u64) + Sync + '_>]| {
         let refs: Vec<Loop<'_>> = loops.iter().map(|b| &**b as Loop<'_>).collect();
-        with_two_threads(&refs, |pair| {
-            // Both threads make `ops` calls; the time is per call of one thread.
+        // Handing a round to the second thread costs microseconds (more on
+        // a loaded machine), so the calibration's unit is a batch of calls:
+        // both threads make `BATCH` calls per unit, and the figure is the
+        // time per call of one thread.
+        const BATCH: u64 = 20_000;
+        let mut t = with_two_threads(&refs, |pair| {
             let mut timed: Vec<_> = (0..refs.len())
-                .map(|k| move |ops: u64| pair.run(k, 2 * ops))
+                .map(|k| move |units: u64| pair.run(k, 2 * units * BATCH))
                 .collect();
             let mut refs: Vec<&mut dyn FnMut(u64) -> Duration> = timed
                 .iter_mut()
                 .map(|c| c as &mut dyn FnMut(u64) -> Duration)
                 .collect();
             interleaved(rounds, &mut refs)
-        })
+        });
+        for per_unit in t.iter_mut().flatten() {
+            *per_unit /= BATCH as f64;
+        }
+        t
     };
     report("healthy, 1 thread", &names, &one_thread(&loops), &pairs);
     report("healthy, 2 threads", &names, &two_threads(&loops), &pairs);
