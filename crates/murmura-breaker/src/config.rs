@@ -486,6 +486,28 @@ mod tests {
     }
 
     #[test]
+    fn a_minimum_the_count_window_cannot_hold_is_clamped_where_build_was_bypassed() {
+        // As a deserialised configuration could hold it.
+        let c = Config {
+            window: WindowKind::Count { size: 10 },
+            minimum_calls: 100,
+            ..Config::default()
+        };
+        assert_eq!(c.effective_minimum_calls(), 10);
+        let t = Config {
+            window: WindowKind::Time { seconds: 10 },
+            minimum_calls: 100,
+            ..Config::default()
+        };
+        assert_eq!(t.effective_minimum_calls(), 100);
+        let built = Config::builder()
+            .window(WindowKind::Count { size: 250 })
+            .build()
+            .expect("valid");
+        assert_eq!(built.minimum_calls(), 100, "the default, below the size");
+    }
+
+    #[test]
     fn exponential_backoff_grows_caps_and_jitters_within_bounds() {
         let b = Backoff::Exponential {
             initial: Duration::from_secs(1),
