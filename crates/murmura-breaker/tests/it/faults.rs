@@ -320,3 +320,24 @@ fn an_open_cap_of_33_3_percent_lets_333_of_1000_open() {
     }
     assert_eq!(registry.open_count(), 333);
 }
+
+#[test]
+fn a_threshold_of_57_7_percent_opens_at_577_of_1000() {
+    let (b, _, _) = rig(Config::builder()
+        .window(WindowKind::Count { size: 1000 })
+        .minimum_calls(1000)
+        .failure_rate_threshold(57.7));
+    for _ in 0..423 {
+        ok(&b);
+    }
+    for _ in 0..576 {
+        fail(&b);
+    }
+    assert_eq!(b.state(), State::Closed, "999 calls < minimum 1000");
+    fail(&b);
+    assert_eq!(
+        b.state(),
+        State::Open,
+        "577 of 1000 is 57.7 %, at the threshold (57.7f32 is 57.700000763)"
+    );
+}
