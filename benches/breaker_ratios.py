@@ -2,6 +2,13 @@
 """Prints the circuit-breaker bench medians and ratios from criterion's
 estimates (<root>/<group>/<row>/new/estimates.json).
 
+These criterion groups run one row after another and call every row through
+a trait object; the README quotes the interleaved direct-call figures that
+the same bench prints itself (lines starting `breaker_paired:`, from
+`cargo bench -p murmura-benches --bench breaker -- breaker_paired`), and the
+old-against-new figures of `benches/ab/breaker_ab.sh`. This script is for
+reading a criterion run beside them.
+
     python3 benches/breaker_ratios.py [ROOT ...]
 
 With several roots (copies of target/criterion from separate runs) it prints

@@ -1,6 +1,15 @@
 //! Circuit-breaker overhead: murmura against `recloser` and `failsafe` in the
 //! same run, on the same pre-generated keys, with floor rows.
 //!
+//! The figures the README quotes come from `breaker_paired`: every row is
+//! a direct (generic, inlinable) call as a user would write it, the rows
+//! run in interleaved ~4 ms rounds (`murmura_benches::paired`), and each
+//! ratio is the median of the per-round ratios, both of the whole call and
+//! of the overhead (row minus the bare operation in the same round). The
+//! criterion groups below call every row through a trait object, which
+//! adds the same indirect call to every row; they are kept for the
+//! two-thread and rejected-call figures and for `cargo bench -- --test`.
+//!
 //! Every guarded row runs the same tiny operation (`key * 3`) inside the
 //! breaker; the `floor/direct` row runs it bare, so a row's overhead is its
 //! median minus `floor/direct`'s. Two-thread rows share one breaker between
@@ -12,6 +21,7 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use failsafe::CircuitBreaker as _;
 use murmura::breaker::{CircuitBreaker, Config, WindowKind};
 use murmura::core::time::{Clock, FastClock, SystemClock};
+use murmura_benches::paired::{Ratio, interleaved, ratio};
 use murmura_benches::{Loop, random_keys, with_two_threads};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -313,6 +323,236 @@ fn failures_two_threads(c: &mut Criterion) {
     two_thread_group(c, "breaker_failures_2t", &keys, &rows);
 }
 
+/// Prints each row's median time per call and overhead (row minus
+/// `t[0]`, the bare operation, round by round), then the whole-call and
+/// overhead ratios (medians of per-round ratios) of the given pairs.
+fn report(title: &str, names: &[&str], t: &[Vec<f64>], pairs: &[(usize, usize)]) {
+    let median = |v: &[f64]| {
+        let mut v = v.to_vec();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    // Clamped just above zero: a row cheaper than the bare call in one
+    // round (noise) must not flip a ratio's sign.
+    let overhead = |k: usize| -> Vec<f64> {
+        t[k].iter()
+            .zip(&t[0])
+            .map(|(a, d)| (a - d).max(0.01))
+            .collect()
+    };
+    println!("breaker_paired: {title}: {} interleaved rounds", t[0].len());
+    for (k, name) in names.iter().enumerate() {
+        let raw: Vec<f64> = t[k].iter().zip(&t[0]).map(|(a, d)| a - d).collect();
+        println!(
+            "breaker_paired: {title}: {name:>28}: median {:7.2} ns/call  overhead {:7.2} ns",
+            median(&t[k]),
+            median(&raw)
+        );
+    }
+    let show = |label: String, r: Ratio| {
+        println!(
+            "breaker_paired: {title}: {label:>62}: median {:.3} [p25 {:.3}, p75 {:.3}]",
+            r.p50, r.p25, r.p75
+        );
+    };
+    for &(ours, peer) in pairs {
+        let label = format!("{} / {}", names[ours], names[peer]);
+        show(format!("whole call {label}"), ratio(&t[ours], &t[peer]));
+        show(
+            format!("overhead   {label}"),
+            ratio(&overhead(ours), &overhead(peer)),
+        );
+    }
+}
+
+/// A row's loop: `n` calls of `$call` on consecutive pre-generated keys,
+/// each as a direct (generic, inlinable) call; the loop itself is called
+/// once per round. Each run starts at a different key, so the two threads
+/// of a two-thread round work on different keys.
+macro_rules! direct_loop {
+    ($keys:expr, $round:expr, |$k:ident| $call:expr) => {{
+        let (keys, round): (&[u64], &AtomicU64) = ($keys, $round);
+        Box::new(move |n: u64| {
+            let offset = round.fetch_add(7_919, Ordering::Relaxed);
+            for i in 0..n {
+                let $k = keys[((i + offset) as usize) & (KEYS - 1)];
+                black_box($call);
+            }
+        }) as Box<dyn Fn(u64) + Sync + '_>
+    }};
+}
+
+/// The figures the README quotes: interleaved rounds (`paired`) of direct
+/// calls, one thread and two threads sharing one breaker, healthy, with
+/// failures present, and rejected; whole-call and overhead ratios of each
+/// murmura row against each peer row, all from one run. Rounds: 41, or
+/// `BREAKER_PAIRED_ROUNDS`; one under `cargo bench -- --test`.
+fn breaker_paired(_: &mut Criterion) {
+    let rounds = if std::env::args().any(|a| a == "--test") {
+        1
+    } else {
+        std::env::var("BREAKER_PAIRED_ROUNDS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(41)
+    };
+    let keys = random_keys(KEYS, 5);
+    let keys = &keys[..];
+    let round = AtomicU64::new(0);
+    let round = &round;
+    let hour = Duration::from_secs(3_600);
+    let fetch = AtomicU64::new(0);
+    let count = ours(WindowKind::Count { size: 100 }, 1).0;
+    let consecutive = ours(WindowKind::Consecutive { threshold: 3 }, 1).0;
+    let time = ours(WindowKind::Time { seconds: 10 }, 1).0;
+    let time16 = ours(WindowKind::Time { seconds: 10 }, 16).0;
+    let coarse = ours_coarse(WindowKind::Time { seconds: 10 }).0;
+    let rec = recloser_breaker(hour).0;
+    let fs_time = failsafe_time_window(hour).0;
+    let fs_consecutive = failsafe_consecutive(hour).0;
+    let (count, consecutive, time, time16, coarse) =
+        (&count, &consecutive, &time, &time16, &coarse);
+    let (rec, fs_time, fs_consecutive, fetch) = (&rec, &fs_time, &fs_consecutive, &fetch);
+    let names = [
+        "floor/direct",
+        "floor/fetch_add",
+        "murmura/count100",
+        "murmura/consecutive",
+        "murmura/time10s",
+        "murmura/time10s_sample16",
+        "murmura/time10s_coarse",
+        "recloser/count100",
+        "failsafe/time10s",
+        "failsafe/consecutive",
+    ];
+    let loops = [
+        direct_loop!(keys, round, |k| work(k).unwrap_or(0)),
+        direct_loop!(keys, round, |k| fetch.fetch_add(1, Ordering::Relaxed) ^ k),
+        direct_loop!(keys, round, |k| count.call(|| work(k)).unwrap_or(0)),
+        direct_loop!(keys, round, |k| consecutive.call(|| work(k)).unwrap_or(0)),
+        direct_loop!(keys, round, |k| time.call(|| work(k)).unwrap_or(0)),
+        direct_loop!(keys, round, |k| time16.call(|| work(k)).unwrap_or(0)),
+        direct_loop!(keys, round, |k| coarse.call(|| work(k)).unwrap_or(0)),
+        direct_loop!(keys, round, |k| rec.call(|| work(k)).unwrap_or(0)),
+        direct_loop!(keys, round, |k| fs_time.call(|| work(k)).unwrap_or(0)),
+        direct_loop!(keys, round, |k| fs_consecutive
+            .call(|| work(k))
+            .unwrap_or(0)),
+    ];
+    let pairs = [
+        (2, 7),
+        (2, 9),
+        (3, 9),
+        (3, 7),
+        (4, 8),
+        (4, 7),
+        (5, 8),
+        (6, 8),
+    ];
+    let one_thread = |loops: &[Box<dyn Fn(u64) + Sync + '_>]| {
+        let mut timed: Vec<_> = loops
+            .iter()
+            .map(|l| {
+                move |ops: u64| {
+                    let start = std::time::Instant::now();
+                    l(ops);
+                    start.elapsed()
+                }
+            })
+            .collect();
+        let mut refs: Vec<&mut dyn FnMut(u64) -> Duration> = timed
+            .iter_mut()
+            .map(|c| c as &mut dyn FnMut(u64) -> Duration)
+            .collect();
+        interleaved(rounds, &mut refs)
+    };
+    let two_threads = |loops: &[Box<dyn Fn(u64) + Sync + '_>]| {
+        let refs: Vec<Loop<'_>> = loops.iter().map(|b| &**b as Loop<'_>).collect();
+        // Handing a round to the second thread costs microseconds (more on
+        // a loaded machine), so the calibration's unit is a batch of calls:
+        // both threads make `BATCH` calls per unit, and the figure is the
+        // time per call of one thread.
+        const BATCH: u64 = 20_000;
+        let mut t = with_two_threads(&refs, |pair| {
+            let mut timed: Vec<_> = (0..refs.len())
+                .map(|k| move |units: u64| pair.run(k, 2 * units * BATCH))
+                .collect();
+            let mut refs: Vec<&mut dyn FnMut(u64) -> Duration> = timed
+                .iter_mut()
+                .map(|c| c as &mut dyn FnMut(u64) -> Duration)
+                .collect();
+            interleaved(rounds, &mut refs)
+        });
+        for per_unit in t.iter_mut().flatten() {
+            *per_unit /= BATCH as f64;
+        }
+        t
+    };
+    report("healthy, 1 thread", &names, &one_thread(&loops), &pairs);
+    report("healthy, 2 threads", &names, &two_threads(&loops), &pairs);
+
+    // One call in 16 fails: a count window always holds failures.
+    let flaky_count = ours(WindowKind::Count { size: 100 }, 1).0;
+    let flaky_rec = recloser_breaker(hour).0;
+    let (flaky_count, flaky_rec) = (&flaky_count, &flaky_rec);
+    let flaky_names = [
+        "floor/direct_fail1in16",
+        "floor/fetch_add",
+        "murmura/count100_fail1in16",
+        "recloser/count100_fail1in16",
+    ];
+    let flaky_loops = [
+        direct_loop!(keys, round, |k| flaky(k).unwrap_or(0)),
+        direct_loop!(keys, round, |k| fetch.fetch_add(1, Ordering::Relaxed) ^ k),
+        direct_loop!(keys, round, |k| flaky_count.call(|| flaky(k)).unwrap_or(0)),
+        direct_loop!(keys, round, |k| flaky_rec.call(|| flaky(k)).unwrap_or(0)),
+    ];
+    report(
+        "failures present, 1 thread",
+        &flaky_names,
+        &one_thread(&flaky_loops),
+        &[(2, 3)],
+    );
+    report(
+        "failures present, 2 threads",
+        &flaky_names,
+        &two_threads(&flaky_loops),
+        &[(2, 3)],
+    );
+    assert_eq!(flaky_count.state(), murmura::breaker::State::Closed);
+
+    // Rejections: every breaker open for an hour.
+    let open = ours(WindowKind::Count { size: 100 }, 1).0;
+    open.transition_to_open();
+    let open_rec = recloser_breaker(hour).0;
+    let open_fs = failsafe_consecutive(hour).0;
+    for _ in 0..200 {
+        let _ = open_rec.call(|| Err::<(), ()>(()));
+        let _ = open_fs.call(|| Err::<(), ()>(()));
+    }
+    assert!(open.call(|| work(1)).is_err() && open_rec.call(|| work(1)).is_err());
+    assert!(open_fs.call(|| work(1)).is_err());
+    let (open, open_rec, open_fs) = (&open, &open_rec, &open_fs);
+    let open_names = [
+        "floor/direct",
+        "murmura/open",
+        "recloser/open",
+        "failsafe/open",
+    ];
+    let open_loops = [
+        direct_loop!(keys, round, |k| work(k).unwrap_or(0)),
+        direct_loop!(keys, round, |k| open.call(|| work(k)).unwrap_or(0)),
+        direct_loop!(keys, round, |k| open_rec.call(|| work(k)).unwrap_or(0)),
+        direct_loop!(keys, round, |k| open_fs.call(|| work(k)).unwrap_or(0)),
+    ];
+    report(
+        "rejected, 1 thread",
+        &open_names,
+        &one_thread(&open_loops),
+        &[(1, 2), (1, 3)],
+    );
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_secs(1))
@@ -323,6 +563,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = happy_one_thread, happy_two_threads, failures_two_threads, rejected
+    targets = breaker_paired, happy_one_thread, happy_two_threads, failures_two_threads, rejected
 }
 criterion_main!(benches);

@@ -10,7 +10,7 @@ use crate::permit::{Lane, Permit, Ticket};
 use crate::registry::OpenBudget;
 use crate::state::{State, Word};
 use crate::stripe::{Padded, StripedCounter, stripe_count, thread_index};
-use crate::window::{Mark, Window};
+use crate::window::{Mark, Thresholds, Unfenced, Window};
 use murmura_core::rng::{DefaultRng, SeedableRng};
 use murmura_core::sync::Mutex;
 use murmura_core::sync::atomic::{AtomicU64, Ordering};
@@ -56,6 +56,7 @@ pub struct CircuitBreaker<C = FastClock> {
     /// Per-stripe count of fenced recorders in progress.
     fences: Box<[Padded<AtomicU64>]>,
     config: Config,
+    thresholds: Thresholds,
     name: std::sync::Arc<str>,
     clock: C,
     timed: bool,
@@ -76,6 +77,16 @@ struct Rejection {
 
 /// The time until the next trial is not known.
 const NO_RETRY_AFTER: u64 = u64::MAX;
+
+/// 100 % in millionths of a percent.
+const ALL: u128 = 100_000_000;
+
+/// The share of calls a ramp admits `elapsed` nanoseconds into `total`, in
+/// millionths of a percent.
+fn ramp_share(initial_percent: f32, elapsed: u64, total: u64) -> u128 {
+    let initial = u128::from(crate::window::exact_percent(initial_percent));
+    initial + (ALL - initial) * u128::from(elapsed) / u128::from(total.max(1))
+}
 
 /// Per-state values written only by transitions (and half-open trials).
 #[derive(Debug, Default)]
@@ -104,26 +115,26 @@ impl<C: Clock> std::fmt::Debug for CircuitBreaker<C> {
     }
 }
 
-/// Half-open trial accounting in one word: generation tag, trials in
-/// flight, and completed successes, failures and slow calls.
+/// Half-open trial accounting in one word: trials in flight, and completed
+/// successes, failures and slow calls. The word is emptied by the
+/// transition into half-open and changed only under the transition lock,
+/// after checking that the state word still names the trial's round (its
+/// full generation), so no trial of an older round is ever counted in a
+/// newer one. Lock-free readers use it only to reject early and for metrics.
 mod trials {
     const F: u32 = 12;
     const M: u64 = (1 << F) - 1;
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub(super) struct Trials {
-        pub(super) tag: u64,
         pub(super) in_flight: u64,
         pub(super) ok: u64,
         pub(super) failed: u64,
         pub(super) slow: u64,
     }
     impl Trials {
-        pub(super) fn fresh(generation: u64) -> u64 {
-            (generation & 0xFFFF) << 48
-        }
+        pub(super) const FRESH: u64 = 0;
         pub(super) fn unpack(w: u64) -> Trials {
             Trials {
-                tag: w >> 48,
                 in_flight: (w >> (3 * F)) & M,
                 ok: (w >> (2 * F)) & M,
                 failed: (w >> F) & M,
@@ -131,14 +142,7 @@ mod trials {
             }
         }
         pub(super) fn pack(self) -> u64 {
-            (self.tag << 48)
-                | (self.in_flight << (3 * F))
-                | (self.ok << (2 * F))
-                | (self.failed << F)
-                | self.slow
-        }
-        pub(super) fn matches(self, generation: u64) -> bool {
-            self.tag == generation & 0xFFFF
+            (self.in_flight << (3 * F)) | (self.ok << (2 * F)) | (self.failed << F) | self.slow
         }
         pub(super) fn done(self) -> u64 {
             self.ok + self.failed
@@ -172,6 +176,11 @@ pub struct Metrics {
     pub not_permitted_calls: u64,
     /// Half-open trials running now.
     pub trials_in_flight: u64,
+    /// Whether the window, as it stands now, meets a threshold (with the
+    /// minimum calls in it): a closed breaker opens on the next outcome
+    /// it records — or would have opened, if it is metrics-only, or was
+    /// held closed by a registry's cap. Whatever the state.
+    pub would_trip: bool,
 }
 
 impl CircuitBreaker<FastClock> {
@@ -206,6 +215,7 @@ impl<C: Clock> CircuitBreaker<C> {
             rejected: StripedCounter::new(stripes),
             fences: (0..stripes).map(|_| Padded(AtomicU64::new(0))).collect(),
             timed: config.slow_call_duration.is_some(),
+            thresholds: Thresholds::new(&config),
             config,
             name: name.into(),
             clock,
@@ -271,9 +281,9 @@ impl<C: Clock> CircuitBreaker<C> {
         f: impl FnOnce() -> std::result::Result<T, E>,
     ) -> Result<T, E> {
         // Closed and untimed: no permit to hand back, so none is built.
-        if let Some(generation) = self.fast_lane() {
+        if let Some(admitted) = self.fast_lane() {
             let result = f();
-            self.finish_window(generation, classifier.classify(&result));
+            self.finish_window(admitted, classifier.classify(&result));
             return result.map_err(Error::Inner);
         }
         self.call_with_permit(classifier, f)
@@ -297,26 +307,71 @@ impl<C: Clock> CircuitBreaker<C> {
         result.map_err(Error::Inner)
     }
 
-    /// The generation, if a call may go straight through: closed (or
-    /// metrics-only) and no call timing needed.
+    /// The packed state word, if a call may go straight through: closed
+    /// (or metrics-only) and no call timing needed.
     #[inline]
     fn fast_lane(&self) -> Option<u64> {
         let raw = self.word.load(Ordering::Acquire);
-        (Word::admits_freely(raw) && !self.timed).then_some(Word::generation_of(raw))
+        (Word::admits_freely(raw) && !self.timed).then_some(raw)
     }
 
     /// Records the outcome of a fast-lane call: a success that changes
     /// nothing costs a couple of loads; anything else takes the full path.
+    /// (Kept tiny so that it inlines into every call site: the count and
+    /// consecutive windows' clean checks are a load or two here.)
+    /// `admitted` is the state word the call was admitted under.
+    #[inline(always)]
+    fn finish_window(&self, admitted: u64, outcome: Outcome) {
+        if outcome == Outcome::Success {
+            match &self.window {
+                Window::Count(w) if w.is_clean() => return,
+                Window::Consecutive { run, .. } if run.load(Ordering::Relaxed) == 0 => return,
+                Window::Time(_) => return self.finish_time_success(admitted),
+                _ => {}
+            }
+        }
+        self.finish_slow(Word::generation_of(admitted), outcome);
+    }
+
+    /// A fast-lane success on a time window: counted if the state word is
+    /// still the one the call was admitted under (any transition since
+    /// makes it late), which is one compare.
     #[inline]
-    fn finish_window(&self, generation: u64, outcome: Outcome) {
-        if outcome == Outcome::Success
-            && self
-                .window
-                .record_clean_unfenced(generation, || self.clock.now_nanos())
+    fn finish_time_success(&self, admitted: u64) {
+        let generation = Word::generation_of(admitted);
+        match self.window.record_clean_unfenced(
+            generation,
+            || self.word.load(Ordering::Acquire) == admitted,
+            || self.clock.now_nanos(),
+        ) {
+            Unfenced::Done => {}
+            Unfenced::Evaluate => self.evaluate(generation),
+            Unfenced::Fence => self.finish_slow(generation, Outcome::Success),
+        }
+    }
+
+    /// Whether the breaker still records outcomes of `generation`.
+    #[inline]
+    fn live(&self, generation: u64) -> bool {
+        Word::records_in(self.word.load(Ordering::Acquire), generation)
+    }
+
+    /// Evaluates the thresholds after a success recorded without the fence
+    /// (a transition to open empties nothing, so no fence is needed).
+    #[cold]
+    #[inline(never)]
+    fn evaluate(&self, generation: u64) {
+        let w = self.load();
+        if w.generation != generation
+            || w.retiring
+            || !matches!(w.state, State::Closed | State::RampingUp)
         {
             return;
         }
-        self.finish_slow(generation, outcome);
+        let now = self.clock.now_nanos();
+        if self.window.decide(&self.thresholds, || now) {
+            self.transition(w, State::Open, now, false);
+        }
     }
 
     #[inline(never)]
@@ -362,10 +417,10 @@ impl<C: Clock> CircuitBreaker<C> {
         F: Future<Output = std::result::Result<T, E>>,
         K: Classifier<T, E>,
     {
-        if let Some(generation) = self.fast_lane() {
+        if let Some(admitted) = self.fast_lane() {
             // Dropped before completion: nothing recorded, nothing to return.
             let result = fut.await;
-            self.finish_window(generation, classifier.classify(&result));
+            self.finish_window(admitted, classifier.classify(&result));
             return result.map_err(Error::Inner);
         }
         let ticket = self.admit().map_err(|r| self.rejected(r))?;
@@ -469,12 +524,12 @@ impl<C: Clock> CircuitBreaker<C> {
                         w = self.load();
                         continue;
                     }
-                    // Admitted share in basis points, growing linearly.
-                    let initial = f64::from(ramp.initial_percent) * 100.0;
-                    let share =
-                        (initial + (10_000.0 - initial) * elapsed as f64 / total as f64) as u64;
-                    let n = self.aux.ramp_calls.fetch_add(1, Ordering::AcqRel);
-                    if (n + 1) * share / 10_000 == n * share / 10_000 {
+                    // Admitted share in millionths of a percent, growing
+                    // linearly from the percentage as written (exact
+                    // integers: 10 % admits exactly one call in ten).
+                    let share = ramp_share(ramp.initial_percent, elapsed, total);
+                    let n = u128::from(self.aux.ramp_calls.fetch_add(1, Ordering::AcqRel));
+                    if (n + 1) * share / ALL == n * share / ALL {
                         return Err(self.reject(w.state, NO_RETRY_AFTER));
                     }
                     Lane::Window
@@ -496,28 +551,34 @@ impl<C: Clock> CircuitBreaker<C> {
         })
     }
 
+    /// Takes one of the K trial slots of the round `w` names. A full round
+    /// (or a newer one, since `w` was loaded before the trial word) is
+    /// rejected without the lock; a slot is taken under it, in exactly
+    /// `w`'s round.
     fn take_trial(&self, w: Word) -> Option<()> {
         let limit = u64::from(self.config.half_open_calls);
-        let mut cur = self.aux.half_open.load(Ordering::Acquire);
-        loop {
-            let t = Trials::unpack(cur);
-            if !t.matches(w.generation) || t.in_flight + t.done() >= limit {
-                return None;
-            }
-            let next = Trials {
-                in_flight: t.in_flight + 1,
-                ..t
-            };
-            match self.aux.half_open.compare_exchange_weak(
-                cur,
-                next.pack(),
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => return Some(()),
-                Err(seen) => cur = seen,
-            }
+        let full = |raw: u64| {
+            let t = Trials::unpack(raw);
+            t.in_flight + t.done() >= limit
+        };
+        if full(self.aux.half_open.load(Ordering::Acquire)) {
+            return None;
         }
+        let _round = self
+            .transitions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let raw = self.aux.half_open.load(Ordering::Acquire);
+        if self.word.load(Ordering::Acquire) != w.pack() || full(raw) {
+            return None;
+        }
+        let t = Trials::unpack(raw);
+        let next = Trials {
+            in_flight: t.in_flight + 1,
+            ..t
+        };
+        self.aux.half_open.store(next.pack(), Ordering::Release);
+        Some(())
     }
 
     /// Counts a rejection and tells the listeners; the error itself is
@@ -599,10 +660,18 @@ impl<C: Clock> CircuitBreaker<C> {
                         self.clock.now_nanos()
                     }
                 };
-                if !(mark.is_clean() && self.window.record_clean_unfenced(ticket.generation, clock))
-                {
-                    self.record_fenced(ticket, mark, clock);
+                if mark.is_clean() {
+                    match self.window.record_clean_unfenced(
+                        ticket.generation,
+                        || self.live(ticket.generation),
+                        clock,
+                    ) {
+                        Unfenced::Done => return,
+                        Unfenced::Evaluate => return self.evaluate(ticket.generation),
+                        Unfenced::Fence => {}
+                    }
                 }
+                self.record_fenced(ticket, mark, clock);
             }
         }
     }
@@ -649,13 +718,11 @@ impl<C: Clock> CircuitBreaker<C> {
             // right now (a reset's fence scan may already have passed us).
             false
         } else {
-            self.window.record(mark, w.generation, now);
-            !mark.is_clean()
+            // Evaluated whenever the outcome can have made the window trip
+            // (every mark; a success only where the window says so).
+            self.window.record(mark, w.generation, now)
                 && w.state != State::MetricsOnly
-                && self.window.trips(self.window.totals(now), &self.config)
-                && self
-                    .window
-                    .trips(self.window.exact_totals(now), &self.config)
+                && self.window.decide(&self.thresholds, now)
         };
         fence.fetch_sub(1, Ordering::AcqRel);
         if trips {
@@ -668,7 +735,7 @@ impl<C: Clock> CircuitBreaker<C> {
         let now = self.clock.now_nanos();
         let w = self.load();
         let t = self.window.exact_totals(|| now);
-        let enough = t.calls > 0 && t.calls >= u64::from(self.config.minimum_calls);
+        let enough = t.calls > 0 && t.calls >= self.thresholds.minimum;
         let rate = |n: u64| enough.then(|| (n as f64 * 100.0 / t.calls as f64) as f32);
         let trials = Trials::unpack(self.aux.half_open.load(Ordering::Acquire));
         Metrics {
@@ -680,11 +747,12 @@ impl<C: Clock> CircuitBreaker<C> {
             slow_calls: t.slow,
             successful_calls: t.calls.saturating_sub(t.failures),
             not_permitted_calls: self.rejected.sum(),
-            trials_in_flight: if w.state == State::HalfOpen && trials.matches(w.generation) {
+            trials_in_flight: if w.state == State::HalfOpen {
                 trials.in_flight
             } else {
                 0
             },
+            would_trip: self.window.trips(t, &self.thresholds),
         }
     }
 

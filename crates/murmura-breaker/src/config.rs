@@ -168,9 +168,12 @@ impl Default for Config {
 impl Config {
     /// A builder starting from resilience4j's defaults: a count window of
     /// 100 calls, 50 % failure rate, 100 minimum calls, 60 s open, 10 trials.
+    /// Unless set, the minimum calls follow the window: a count window of
+    /// fewer than 100 calls needs the whole window.
     pub fn builder() -> ConfigBuilder {
         ConfigBuilder {
             config: Config::default(),
+            minimum_set: false,
         }
     }
 
@@ -181,6 +184,17 @@ impl Config {
     /// Calls needed in the window before rates are evaluated.
     pub fn minimum_calls(&self) -> u32 {
         self.minimum_calls
+    }
+    /// The minimum calls the window can actually reach: for a count window
+    /// never more than its size. (A [`build`](ConfigBuilder::build)-made
+    /// configuration already satisfies this; a deserialised one is clamped
+    /// here, as resilience4j clamps.)
+    pub(crate) fn effective_minimum_calls(&self) -> u64 {
+        let min = u64::from(self.minimum_calls.max(1));
+        match self.window {
+            WindowKind::Count { size } => min.min(u64::from(size.max(1))),
+            _ => min,
+        }
     }
     /// Trial calls admitted in half-open.
     pub fn half_open_calls(&self) -> u32 {
@@ -209,6 +223,9 @@ impl Config {
 #[derive(Debug, Clone)]
 pub struct ConfigBuilder {
     config: Config,
+    /// Whether [`minimum_calls`](ConfigBuilder::minimum_calls) was called
+    /// (otherwise the minimum follows the window).
+    minimum_set: bool,
 }
 
 fn invalid(field: &'static str, reason: &'static str) -> Error {
@@ -242,9 +259,12 @@ impl ConfigBuilder {
         self.config.slow_success_is_failure = yes;
         self
     }
-    /// Calls the window must hold before rates are evaluated (≥ 1).
+    /// Calls the window must hold before rates are evaluated (≥ 1; for a
+    /// count window at most its size, or [`build`](Self::build) fails).
+    /// Unset, it is 100, or the size of a smaller count window.
     pub fn minimum_calls(mut self, calls: u32) -> Self {
         self.config.minimum_calls = calls;
+        self.minimum_set = true;
         self
     }
     /// A fixed wait in open.
@@ -301,10 +321,25 @@ impl ConfigBuilder {
 
     /// Validates and returns the configuration.
     ///
+    /// A configuration that could never open is an error, not clamped: a
+    /// count window smaller than an explicitly set `minimum_calls` never
+    /// holds that many calls. (Left unset, the minimum is the smaller of 100
+    /// and the count window's size.)
+    ///
     /// # Errors
     /// [`Error::InvalidConfig`] naming the first field out of range.
     pub fn build(self) -> Result<Config> {
-        let c = self.config;
+        let mut c = self.config;
+        if let WindowKind::Count { size } = c.window {
+            if !self.minimum_set {
+                c.minimum_calls = c.minimum_calls.min(size.max(1));
+            } else if c.minimum_calls > size && size > 0 {
+                return Err(invalid(
+                    "minimum_calls",
+                    "must be <= the count window's size (the window never holds more calls)",
+                ));
+            }
+        }
         let percent = |p: f32| p.is_finite() && p > 0.0 && p <= 100.0;
         if !percent(c.failure_rate_threshold) {
             return Err(invalid("failure_rate_threshold", "must be within (0, 100]"));
@@ -395,6 +430,12 @@ mod tests {
                 "window",
             ),
             (Config::builder().minimum_calls(0), "minimum_calls"),
+            (
+                Config::builder()
+                    .window(WindowKind::Count { size: 10 })
+                    .minimum_calls(11),
+                "minimum_calls",
+            ),
             (Config::builder().half_open_calls(0), "half_open_calls"),
             (Config::builder().half_open_calls(5000), "half_open_calls"),
             (
@@ -442,6 +483,28 @@ mod tests {
             }
         }
         assert!(Config::builder().build().is_ok());
+    }
+
+    #[test]
+    fn a_minimum_the_count_window_cannot_hold_is_clamped_where_build_was_bypassed() {
+        // As a deserialised configuration could hold it.
+        let c = Config {
+            window: WindowKind::Count { size: 10 },
+            minimum_calls: 100,
+            ..Config::default()
+        };
+        assert_eq!(c.effective_minimum_calls(), 10);
+        let t = Config {
+            window: WindowKind::Time { seconds: 10 },
+            minimum_calls: 100,
+            ..Config::default()
+        };
+        assert_eq!(t.effective_minimum_calls(), 100);
+        let built = Config::builder()
+            .window(WindowKind::Count { size: 250 })
+            .build()
+            .expect("valid");
+        assert_eq!(built.minimum_calls(), 100, "the default, below the size");
     }
 
     #[test]

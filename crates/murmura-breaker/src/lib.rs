@@ -46,18 +46,30 @@
 //! # Ok::<(), Error<&str>>(())
 //! ```
 //!
+//! As in resilience4j, the thresholds are evaluated whenever a recorded
+//! outcome can have changed the answer: after every failure and slow call,
+//! after the success that brings the window up to `minimum_calls`, and (time
+//! window) on the first call of each second, when older calls expire. Any
+//! other success can only lower the rates, so it is not evaluated; that is
+//! what keeps the happy path free. ([`Metrics::would_trip`] tells whether
+//! the window meets a threshold now.)
+//!
 //! The closed-state happy path takes no lock, allocates nothing and writes
 //! no shared cache line: one load of the state word, then (count window with
-//! no failure in it, or consecutive window) a few loads of one read-mostly
-//! line, or (time window) a plain load and store on a stripe that only the
-//! calling thread writes (no locked instruction) plus a clock read (every
-//! call, or one in [`ConfigBuilder::clock_sample_every`]; the default clock,
+//! no failure in it, or consecutive window with no failure run) a few loads
+//! of one read-mostly line, or (time window) a second load of the state word,
+//! a plain load and store on a stripe that only the calling thread writes
+//! (no locked instruction) plus a clock read (every call, or one in
+//! [`ConfigBuilder::clock_sample_every`]; the default clock,
 //! `murmura_core::time::FastClock`, reads the CPU's cycle counter, and a
 //! [`CoarseClock`] makes that read one atomic load). A count window that holds failures
 //! moves one shared cursor per call, and a success writes nothing else.
 //! Failures, slow calls and transitions take slower paths; a transition that
-//! empties the window fences out outcomes of the old generation so that a
-//! late outcome is never counted against the new state.
+//! empties the window fences out outcomes of the old generation, and every
+//! outcome of an older generation is dropped, so that a late outcome is
+//! never counted against the new state. Half-open trials are counted under
+//! the transition lock (half-open is never the hot path), checked against
+//! the full generation.
 //!
 //! Beside the breaker: [`Retry`] (exponential backoff with jitter and a retry
 //! budget), [`Bulkhead`] (a concurrency limit), a [`Registry`] of named

@@ -135,6 +135,51 @@ fn loom_late_outcome_after_transition_is_ignored() {
     });
 }
 
+/// A success of the old generation on a consecutive window racing a reset
+/// and a failure of the new one: whatever the order, the late success never
+/// ends the new generation's run.
+#[test]
+fn loom_consecutive_late_success_racing_a_reset_keeps_the_new_run() {
+    loom::model(|| {
+        let b = Arc::new(breaker(1, 3));
+        b.try_acquire().expect("closed").failure();
+        let old = b.try_acquire().expect("closed");
+        let resetter = {
+            let b = b.clone();
+            loom::thread::spawn(move || {
+                b.reset();
+                b.try_acquire().expect("closed").failure();
+            })
+        };
+        old.success();
+        resetter.join().expect("thread");
+        assert_eq!(b.metrics().failed_calls, 1, "the new run holds its failure");
+    });
+}
+
+/// A trial of an old half-open round finishing while a new round starts
+/// and its own trial runs: the stale trial never takes the live one's
+/// place, and the round closes.
+#[test]
+fn loom_stale_trial_racing_a_new_round_is_ignored() {
+    loom::model(|| {
+        let b = Arc::new(breaker(1, 1));
+        b.transition_to_half_open();
+        let stale = b.try_acquire().expect("the trial");
+        let other = {
+            let b = b.clone();
+            loom::thread::spawn(move || {
+                b.transition_to_half_open();
+                b.try_acquire().expect("the new round's trial").success();
+            })
+        };
+        stale.success();
+        other.join().expect("thread");
+        assert_eq!(b.state(), State::Closed);
+        assert_eq!(b.metrics().trials_in_flight, 0);
+    });
+}
+
 /// A count-window breaker of `size` (opening at 100 % failures after
 /// `minimum_calls`), after `prefill` calls (true = failure); then `reset()` on a second
 /// thread races one more call of the given outcome. Whatever the order, the
@@ -194,7 +239,7 @@ fn loom_count_window_hints_survive_a_concurrent_reset() {
 /// retiring word is `breaker::tests::outcome_admitted_during_a_reset_is_dropped`.)
 #[test]
 fn loom_count_window_evicting_failure_racing_a_reset() {
-    count_window_call_racing_a_reset(1, 4, &[false, true], true);
+    count_window_call_racing_a_reset(2, 2, &[false, false, true], true);
 }
 
 // ---- companions: bulkhead, retry budget, registry open cap ----
@@ -455,7 +500,7 @@ fn loom_count_window_mixed_outcomes_keep_hints_exact() {
         // is positions 2 and 3, and every evicted failure left the hints
         // exactly once (by its evictor, or by itself if its evictor came
         // before it was written).
-        let w = Arc::new(CountWindow::new(2));
+        let w = Arc::new(CountWindow::new(2, 2));
         w.record(FAIL);
         let failing = {
             let w = w.clone();
@@ -477,7 +522,7 @@ fn loom_count_window_two_failures_over_one_slot() {
         // Ring of 2 slots for a window of 2: positions 1 and 3 share a
         // slot, so a late writer can find a newer mark in it or write over
         // one whose evictor has not looked yet.
-        let w = Arc::new(CountWindow::new(2));
+        let w = Arc::new(CountWindow::new(2, 2));
         w.record(OK);
         let other = {
             let w = w.clone();

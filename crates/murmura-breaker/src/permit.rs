@@ -29,7 +29,14 @@ pub(crate) struct Ticket {
 /// [`success`](Permit::success), [`failure`](Permit::failure),
 /// [`ignore`](Permit::ignore) or [`record`](Permit::record); a permit dropped
 /// unrecorded gives back its half-open trial slot and counts as nothing.
-/// An outcome recorded after the breaker changed state is ignored.
+/// An outcome recorded after the breaker changed state (any transition,
+/// `reset` included) is ignored, whatever the window kind and whatever the
+/// outcome: a late success ends no failure run, a late failure counts in no
+/// window, and a trial of an earlier half-open round decides nothing in a
+/// later one however many rounds have passed. (An outcome recorded at the
+/// very moment of a transition that keeps the window, such as closed to
+/// open, may land in that window; it never lands in one emptied after it
+/// was admitted.)
 ///
 /// `B` is `&CircuitBreaker` (from [`CircuitBreaker::try_acquire`]) or
 /// `Arc<CircuitBreaker>` (from [`CircuitBreaker::try_acquire_owned`]).

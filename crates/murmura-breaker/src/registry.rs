@@ -28,8 +28,10 @@ impl OpenBudget {
         self.open
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
                 let members = self.members.load(Ordering::Acquire).max(1);
-                let within =
-                    (open + 1) as f64 * 100.0 <= f64::from(self.max_percent) * members as f64;
+                // Exact: a cap of 33.3 % lets 333 of 1,000 open (not 332,
+                // as 33.3f32 = 33.2999992… would in floating point).
+                let within = (open as u128 + 1) * 100_000_000
+                    <= u128::from(crate::window::exact_percent(self.max_percent)) * members as u128;
                 (open == 0 || within).then_some(open + 1)
             })
             .is_ok()
@@ -126,6 +128,15 @@ impl<C: Clock + Clone> Registry<C> {
     /// At most `percent` % of the registry's breakers may be open or
     /// half-open at once (but one always may); a breaker that would pass the
     /// cap stays closed and reports [`Event::OpenSuppressed`](crate::Event::OpenSuppressed).
+    ///
+    /// The cap holds back only the breakers' own decisions. A manual
+    /// [`transition_to_open`](CircuitBreaker::transition_to_open) or
+    /// [`transition_to_half_open`](CircuitBreaker::transition_to_half_open)
+    /// is an operator's explicit choice and always happens, even past the
+    /// cap; it counts against the cap like any other opening, so automatic
+    /// openings of other breakers are held back until it closes.
+    /// ([`transition_to_forced_open`](CircuitBreaker::transition_to_forced_open)
+    /// is outside the cap altogether: it rejects calls but is not counted.)
     pub fn max_open_percent(mut self, percent: f32) -> Self {
         self.budget = Some(Arc::new(OpenBudget {
             open: AtomicUsize::new(0),

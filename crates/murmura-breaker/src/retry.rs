@@ -14,10 +14,29 @@ use std::time::Duration;
 /// is not hit with a storm of retries: each first attempt deposits `ratio`
 /// of a token, each retry takes a whole one; `reserve` tokens are there at
 /// the start and the balance is capped at `max_tokens`.
+///
+/// The arithmetic is exact for the ratios users write: the ratio is taken
+/// as the shortest decimal that reads back as the same `f32` (`0.7` is
+/// seven tenths, not 0.699999988…) and kept in billionths of a token, so a
+/// ratio of up to nine decimal places admits exactly `ratio × n` retries
+/// (rounded down) per `n` first attempts; finer ratios are rounded to the
+/// nearest billionth.
+///
+/// ```
+/// use murmura_breaker::{Retry, RetryBudget};
+/// use std::sync::Arc;
+///
+/// let budget = Arc::new(RetryBudget::new(0.7, 0, 1_000).unwrap());
+/// let retry = Retry::new("fetch", 1).unwrap().budget(budget.clone());
+/// for _ in 0..1_000 {
+///     retry.call(|| Ok::<_, ()>(())).unwrap();
+/// }
+/// assert_eq!(budget.available(), 700);
+/// ```
 #[derive(Debug)]
 pub struct RetryBudget {
-    /// Balance in thousandths of a token.
-    milli: AtomicI64,
+    /// Balance in billionths of a token.
+    units: AtomicI64,
     deposit: i64,
     max: i64,
 }
@@ -41,34 +60,40 @@ impl RetryBudget {
                 reason: "must be >= reserve",
             });
         }
+        // The decimal the user wrote, then billionths: at most 10 tokens
+        // a deposit and u32::MAX tokens a balance fit an i64 with room.
+        let decimal: f64 = ratio.to_string().parse().unwrap_or(f64::from(ratio));
         Ok(Self {
-            milli: AtomicI64::new(i64::from(reserve) * 1000),
-            deposit: (f64::from(ratio) * 1000.0) as i64,
-            max: i64::from(max_tokens) * 1000,
+            units: AtomicI64::new(i64::from(reserve) * TOKEN),
+            deposit: (decimal * TOKEN as f64).round() as i64,
+            max: i64::from(max_tokens) * TOKEN,
         })
     }
 
     pub(crate) fn deposit(&self) {
         let _ = self
-            .milli
+            .units
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |m| {
                 Some((m + self.deposit).min(self.max))
             });
     }
 
     pub(crate) fn withdraw(&self) -> bool {
-        self.milli
+        self.units
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |m| {
-                (m >= 1000).then_some(m - 1000)
+                (m >= TOKEN).then_some(m - TOKEN)
             })
             .is_ok()
     }
 
     /// Whole tokens available now.
     pub fn available(&self) -> u64 {
-        (self.milli.load(Ordering::Acquire).max(0) / 1000) as u64
+        (self.units.load(Ordering::Acquire).max(0) / TOKEN) as u64
     }
 }
+
+/// One retry token in budget units (billionths).
+const TOKEN: i64 = 1_000_000_000;
 
 /// Counts of how retried calls ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

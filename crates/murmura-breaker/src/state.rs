@@ -100,6 +100,16 @@ impl Word {
         code == State::Closed.code() || code == State::MetricsOnly.code()
     }
 
+    /// Whether a packed word is `generation`, not retiring, in a state that
+    /// records outcomes in the window (without decoding it).
+    #[inline]
+    pub(crate) fn records_in(raw: u64, generation: u64) -> bool {
+        const RECORDING: u64 = (1 << State::Closed.code())
+            | (1 << State::RampingUp.code())
+            | (1 << State::MetricsOnly.code());
+        raw >> STATE_BITS == generation && (RECORDING >> (raw & STATE_MASK)) & 1 != 0
+    }
+
     /// The generation of a packed word.
     #[inline]
     pub(crate) fn generation_of(raw: u64) -> u64 {
@@ -138,6 +148,9 @@ mod tests {
             assert!(!r.next(State::Closed).retiring);
             assert_eq!(w.next(State::Open).generation, w.generation + 1);
             assert_eq!(Word::generation_of(w.pack()), w.generation);
+            assert_eq!(Word::records_in(w.pack(), w.generation), s.records_window());
+            assert!(!Word::records_in(w.pack(), w.generation + 1));
+            assert!(!Word::records_in(r.pack(), r.generation), "retiring");
             assert_eq!(
                 Word::admits_freely(w.pack()),
                 matches!(s, State::Closed | State::MetricsOnly)

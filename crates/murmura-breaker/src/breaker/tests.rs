@@ -13,13 +13,17 @@ use murmura_core::time::ManualClock;
 fn outcome_admitted_during_a_reset_is_dropped() {
     let config = Config::builder()
         .window(WindowKind::Count { size: 4 })
-        .minimum_calls(100)
+        .minimum_calls(4)
+        .failure_rate_threshold(100.0)
         .build()
         .expect("valid");
     let b = CircuitBreaker::with_clock("reset-race", config, ManualClock::default());
-    for _ in 0..6 {
+    // Three failures in a full window of four: 75 % < 100 %, still closed.
+    b.try_acquire().expect("closed").success();
+    for _ in 0..3 {
         b.try_acquire().expect("closed").failure();
     }
+    assert_eq!(b.state(), State::Closed);
     let lock = b.transitions.lock().expect("lock");
     let from = b.load();
     let retiring = from.retiring();

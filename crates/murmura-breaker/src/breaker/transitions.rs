@@ -6,6 +6,7 @@ use crate::classify::Outcome;
 use crate::event::Event;
 use crate::permit::Ticket;
 use crate::state::{State, Word};
+use crate::window::at_or_above;
 use murmura_core::sync::atomic::Ordering;
 use murmura_core::time::Clock;
 
@@ -26,14 +27,26 @@ impl<C: Clock> CircuitBreaker<C> {
         self.window.reset(now, generation);
     }
 
+    /// Counts a trial's outcome in its round (under the transition lock,
+    /// so "its round" is the full generation: a trial of an older round is
+    /// late however many rounds ago it started) and, for the K-th
+    /// completed trial, decides the round.
     pub(super) fn finish_trial(&self, ticket: Ticket, outcome: Outcome, slow: bool) {
         let failure = outcome == Outcome::Failure
             || (slow && outcome == Outcome::Success && self.config.slow_success_is_failure);
-        let mut cur = self.aux.half_open.load(Ordering::Acquire);
-        let done = loop {
-            let t = Trials::unpack(cur);
-            if !t.matches(ticket.generation) || t.in_flight == 0 {
+        let k = u64::from(self.config.half_open_calls);
+        let (w, done) = {
+            let _round = self
+                .transitions
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let w = self.load();
+            if w.state != State::HalfOpen || w.generation != ticket.generation {
                 return; // late
+            }
+            let t = Trials::unpack(self.aux.half_open.load(Ordering::Acquire));
+            if t.in_flight == 0 {
+                return;
             }
             let mut next = Trials {
                 in_flight: t.in_flight - 1,
@@ -47,27 +60,19 @@ impl<C: Clock> CircuitBreaker<C> {
                 }
                 next.slow += u64::from(slow);
             }
-            match self.aux.half_open.compare_exchange_weak(
-                cur,
-                next.pack(),
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => break next,
-                Err(seen) => cur = seen,
-            }
+            self.aux.half_open.store(next.pack(), Ordering::Release);
+            (w, next)
         };
-        let k = u64::from(self.config.half_open_calls);
         if outcome == Outcome::Ignored || done.done() < k {
             return;
         }
-        let w = self.load();
-        if w.state != State::HalfOpen || w.generation != ticket.generation {
-            return;
-        }
-        let rate = |n: u64| n as f64 * 100.0 / k as f64;
-        let reopen = rate(done.failed) >= f64::from(self.config.failure_rate_threshold)
-            || (self.timed && rate(done.slow) >= f64::from(self.config.slow_call_rate_threshold));
+        // Exactly one trial completes the round; the transition checks
+        // that the breaker is still in it.
+        let reopen = at_or_above(done.failed, k, self.thresholds.failure)
+            || self
+                .thresholds
+                .slow
+                .is_some_and(|s| at_or_above(done.slow, k, s));
         let now = self.clock.now_nanos();
         let to = if reopen {
             State::Open
@@ -123,9 +128,7 @@ impl<C: Clock> CircuitBreaker<C> {
                         .store(now.saturating_add(wait), Ordering::Release);
                 }
                 State::HalfOpen => {
-                    self.aux
-                        .half_open
-                        .store(Trials::fresh(next.generation), Ordering::Release);
+                    self.aux.half_open.store(Trials::FRESH, Ordering::Release);
                     self.aux.half_open_since.store(now, Ordering::Release);
                 }
                 State::Closed => t.rounds = 0,

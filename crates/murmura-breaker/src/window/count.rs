@@ -47,6 +47,8 @@ fn position(entry: u64) -> u64 {
 #[derive(Debug)]
 pub(crate) struct CountWindow {
     size: u64,
+    /// Calls the window must hold before its rates count (≤ `size`).
+    minimum: u64,
     /// Calls given a slot so far (the next call's position).
     cursor: Padded<AtomicU64>,
     /// Read by every clean check, written by marks only.
@@ -67,10 +69,11 @@ struct Marks {
 }
 
 impl CountWindow {
-    pub(crate) fn new(size: u32) -> Self {
+    pub(crate) fn new(size: u32, minimum: u64) -> Self {
         let len = u64::from(size).next_power_of_two();
         Self {
             size: u64::from(size),
+            minimum,
             cursor: Padded(AtomicU64::new(0)),
             marks: Padded(Marks {
                 clean_from: AtomicU64::new(0),
@@ -92,8 +95,14 @@ impl CountWindow {
     /// Gives `mark` a slot. (A success may skip this when the window
     /// [is clean](Self::is_clean); taking a slot is never wrong, and
     /// callers that already found the window dirty do not check again.)
+    ///
+    /// Returns whether this call brought the window up to its minimum
+    /// calls. That is the only success that can make the window trip:
+    /// any other adds a call without a mark (the rates fall) or, once the
+    /// window is full, evicts a call (they fall or stay), and the mark
+    /// that raised them was evaluated when it was recorded.
     #[inline]
-    pub(crate) fn record(&self, mark: Mark) {
+    pub(crate) fn record(&self, mark: Mark) -> bool {
         let p = self.cursor.fetch_add(1, Ordering::AcqRel);
         if p >= self.size {
             self.evict(p - self.size);
@@ -101,6 +110,7 @@ impl CountWindow {
         if !mark.is_clean() {
             self.put(p, mark);
         }
+        p + 1 == self.minimum
     }
 
     fn slot(&self, position: u64) -> &AtomicU64 {
@@ -231,8 +241,20 @@ mod tests {
     }
 
     #[test]
+    fn only_the_call_reaching_the_minimum_asks_for_a_decision() {
+        let w = CountWindow::new(4, 3);
+        let asks: Vec<bool> = (0..8).map(|_| w.record(OK)).collect();
+        assert_eq!(
+            asks,
+            [false, false, true, false, false, false, false, false]
+        );
+        w.reset();
+        assert!(!w.record(FAIL) && !w.record(OK) && w.record(OK));
+    }
+
+    #[test]
     fn old_outcomes_are_really_evicted() {
-        let w = CountWindow::new(4);
+        let w = CountWindow::new(4, 4);
         for m in [FAIL, FAIL, OK, OK] {
             rec(&w, m);
         }
@@ -256,7 +278,7 @@ mod tests {
 
     #[test]
     fn skipped_successes_keep_last_n_exact() {
-        let w = CountWindow::new(3);
+        let w = CountWindow::new(3, 3);
         for _ in 0..10 {
             rec(&w, OK);
         }
@@ -288,7 +310,7 @@ mod tests {
 
     #[test]
     fn large_ring_spans_words() {
-        let w = CountWindow::new(130);
+        let w = CountWindow::new(130, 130);
         for i in 0..260u32 {
             rec(&w, if i % 13 == 0 { FAIL } else { OK });
         }
@@ -306,7 +328,7 @@ mod tests {
         // Marker of position 1 stalls past its evictor (position 3).
         // (Successes skipped while the window looks clean take no slot, so
         // other failures keep it dirty here.)
-        let w = CountWindow::new(2);
+        let w = CountWindow::new(2, 2);
         rec(&w, FAIL);
         let p = w.cursor.fetch_add(1, Ordering::AcqRel);
         for m in [FAIL, OK, OK] {
@@ -323,7 +345,7 @@ mod tests {
 
         // Evictor of position 0 (position 3) stalls; position 4 (same
         // slot of a ring of 4) writes a failure over it.
-        let w = CountWindow::new(3);
+        let w = CountWindow::new(3, 3);
         rec(&w, FAIL);
         rec(&w, OK);
         rec(&w, OK);
@@ -335,7 +357,7 @@ mod tests {
 
         // Marker of position 1 stalls for a whole ring: a newer mark
         // (position 5, same slot) is already there and it is dropped.
-        let w = CountWindow::new(3);
+        let w = CountWindow::new(3, 3);
         rec(&w, FAIL);
         let p = w.cursor.fetch_add(1, Ordering::AcqRel);
         for _ in 0..4 {
@@ -352,7 +374,7 @@ mod tests {
         // Real threads racing on a small ring (many laps, overwrites and
         // self-evictions): once they are done, the hint counters equal a
         // scan of the window and the window holds exactly `size` calls.
-        let w = std::sync::Arc::new(CountWindow::new(10));
+        let w = std::sync::Arc::new(CountWindow::new(10, 10));
         let threads: Vec<_> = (0..4u64)
             .map(|t| {
                 let w = w.clone();

@@ -30,14 +30,24 @@
 //! outcome admitted before it; if a reset lands after that check, the word
 //! it writes carries the old stamp and readers ignore it. So an outcome from
 //! before a reset is never counted after it, even a success recorded without
-//! the reset fence. (Stamps compare modulo 256: a word left unwritten across
-//! exactly a multiple of 256 resets and still inside the window's seconds
-//! could be revived; the generation check proper uses the full generation.
-//! On the shared stripe a word whose stamp reads as up to 127 resets newer
-//! is left alone, as another writer's; one really left 129 to 255 resets
-//! ago reads the same way, and a call landing on it in that second is
-//! dropped. Owned words have one writer, so any other stamp is older and
-//! restarts.)
+//! the reset fence. (Stamps compare modulo 256, so no old word may outlive
+//! 256 resets: each reset clears every slot word of an older stamp, a read
+//! clears words of the current stamp that left the window (before their
+//! 24-bit epoch tag, 194 days, could wrap round), and an owner's live word
+//! counts only while its head names the current reset's full generation.
+//! A word a late writer rewrites during a reset's clearing is cleared by
+//! the next reset. On the shared stripe a word whose stamp reads as up to
+//! 127 resets newer is left alone, as another writer's.)
+//!
+//! Deciding: the rates rise only when a mark (failure or slow call) is
+//! recorded, which always evaluates the thresholds, or when older calls
+//! expire, which happens at second boundaries: the first call of each
+//! second (any stripe; `checked_epoch` picks one) evaluates them. A success
+//! can also make the window trip by bringing it up to the minimum calls;
+//! while the window holds fewer calls than the minimum and enough marks to
+//! trip it at the minimum, a flag in the low bit of the reset generation (loaded by every call
+//! anyway) makes successes evaluate too. A success racing the mark that
+//! raises the flag may miss it; the next call then evaluates.
 
 use super::{Mark, Totals};
 use crate::stripe::{Padded, thread_index};
@@ -51,8 +61,15 @@ const STAMP_MASK: u64 = 0xFF;
 /// Words per cache-line pair: stripes are this far apart at least.
 const LINE_WORDS: usize = 16;
 
+/// In `reset_generation`: the window holds fewer calls than the minimum
+/// but some marks, so a success may bring it up to a tripping minimum.
+const RECHECK: u64 = 1;
+
 /// A head that matches no reset generation (set before the first write).
 const NO_HEAD: u64 = u64::MAX;
+/// In a head's reset generation: the clock has left the head's bucket (the
+/// next call moves), but the live word still holds that generation's calls.
+const STALE: u64 = 1 << 63;
 const SEC: u64 = 1_000_000_000;
 
 #[derive(Debug)]
@@ -69,8 +86,14 @@ pub(crate) struct TimeWindow {
     stride: usize,
     /// Per stripe (the shared one last): its owner and the owner's head.
     heads: Box<[Padded<Head>]>,
-    /// Generation of the breaker when the window was last emptied.
+    /// Generation of the breaker when the window was last emptied, shifted
+    /// left by one; the low bit ([`RECHECK`]) asks successes to evaluate
+    /// the thresholds (read with the generation, so it costs them nothing).
     reset_generation: AtomicU64,
+    /// The newest second whose first call has evaluated the thresholds:
+    /// calls expire at second boundaries, so one evaluation a second sees
+    /// every rise of the rates that expiry causes.
+    checked_epoch: AtomicU64,
     words: Box<[AtomicU64]>,
 }
 
@@ -169,12 +192,15 @@ impl TimeWindow {
                     })
                 })
                 .collect(),
-            reset_generation: AtomicU64::new(generation),
+            reset_generation: AtomicU64::new(generation << 1),
+            // Nothing can expire in the second the window starts in.
+            checked_epoch: AtomicU64::new(epoch(now_nanos)),
             words: (0..stride * (stripes + 1))
                 .map(|_| AtomicU64::new(0))
                 .collect(),
         };
-        w.reset(now_nanos, generation);
+        // Every word is zero: nothing to clear.
+        w.start_generation(now_nanos, generation);
         w
     }
 
@@ -214,23 +240,55 @@ impl TimeWindow {
     }
 
     /// Counts `mark` in the current bucket unless the window was emptied
-    /// after `generation` (then the outcome is late and dropped).
+    /// after `generation` (then the outcome is late and dropped). Returns
+    /// whether a success must evaluate the thresholds: it is the first call
+    /// of a new second (older calls may have expired), or the window asked
+    /// for it (see [`set_recheck`](Self::set_recheck)).
     #[inline]
-    pub(crate) fn record(&self, mark: Mark, generation: u64, now: impl Fn() -> u64) {
-        let reset = self.reset_generation.load(Ordering::Acquire);
+    pub(crate) fn record(&self, mark: Mark, generation: u64, now: impl Fn() -> u64) -> bool {
+        let raw = self.reset_generation.load(Ordering::Acquire);
+        let reset = raw >> 1;
         if generation < reset {
-            return; // late
+            return false; // late
         }
-        match self.own_stripe() {
+        let moved = match self.own_stripe() {
             Some((stripe, head)) => self.record_owned(stripe, head, mark, reset, now),
             None => self.record_shared(mark, reset, now),
+        };
+        moved || raw & RECHECK != 0
+    }
+
+    /// Whether `e` is a second no call has evaluated the thresholds in yet
+    /// (and claims it).
+    #[cold]
+    fn first_in(&self, e: u64) -> bool {
+        self.checked_epoch.load(Ordering::Relaxed) < e
+            && self.checked_epoch.fetch_max(e, Ordering::AcqRel) < e
+    }
+
+    /// Makes successes evaluate the thresholds (or stop): set while the
+    /// window holds fewer calls than the minimum and marks enough to trip
+    /// it at the minimum. Only a
+    /// success in that state can make the window trip without a second
+    /// passing: any other success lowers the rates. (A race with a reset
+    /// can leave the flag on for the new generation: a few successes then
+    /// evaluate needlessly, and the first one clears it.)
+    pub(crate) fn set_recheck(&self, on: bool) {
+        let raw = self.reset_generation.load(Ordering::Relaxed);
+        if (raw & RECHECK != 0) != on {
+            if on {
+                self.reset_generation.fetch_or(RECHECK, Ordering::AcqRel);
+            } else {
+                self.reset_generation.fetch_and(!RECHECK, Ordering::AcqRel);
+            }
         }
     }
 
     /// The owner's path: while the stripe's head still names the current
     /// reset and the clock is inside the head's bucket, the live word
     /// already carries the right stamp and epoch (nobody else writes it),
-    /// so counting is one compare, a load and a store.
+    /// so counting is one compare, a load and a store. Returns whether the
+    /// call moved the stripe into a second no call has evaluated yet.
     #[inline]
     fn record_owned(
         &self,
@@ -239,7 +297,7 @@ impl TimeWindow {
         mark: Mark,
         reset: u64,
         now: impl Fn() -> u64,
-    ) {
+    ) -> bool {
         let sampled = self.sample_mask != 0 && mark.is_clean();
         let head_ok = head.reset.load(Ordering::Relaxed) == reset;
         let start = head.start.load(Ordering::Relaxed);
@@ -261,8 +319,9 @@ impl TimeWindow {
         if sampled && calls & self.sample_mask == 0 && now().wrapping_sub(start) >= SEC {
             // Every 2^k-th call of a bucket looks at the clock: once it has
             // left the bucket, the next call starts the new one.
-            head.reset.store(NO_HEAD, Ordering::Relaxed);
+            head.reset.store(reset | STALE, Ordering::Relaxed);
         }
+        false
     }
 
     /// The owner's path when the head is stale: put the live word back in
@@ -270,10 +329,12 @@ impl TimeWindow {
     /// the head.
     #[cold]
     #[inline(never)]
-    fn record_owned_new_bucket(&self, stripe: usize, mark: Mark, reset: u64, now: u64) {
+    fn record_owned_new_bucket(&self, stripe: usize, mark: Mark, reset: u64, now: u64) -> bool {
         let head = &self.heads[stripe];
         let live = head.live.load(Ordering::Relaxed);
-        if live & COUNT_MASK != 0 {
+        // Back to its slot, unless it holds an older reset's calls (which
+        // no reader counts, and which must not outlive the reset's scrub).
+        if live & COUNT_MASK != 0 && head.reset.load(Ordering::Relaxed) & !STALE == reset {
             let at = self.counter_index(stripe, (live >> COUNT_BITS) & TAG_MASK, 0);
             self.words[at].store(live, Ordering::Release);
         }
@@ -286,13 +347,15 @@ impl TimeWindow {
             stamp,
         );
         head.start.store(e * SEC, Ordering::Relaxed);
-        // Published after the slot it came from: a reader that sees the
-        // new live word sees the old one in its slot.
-        head.live.store(calls, Ordering::Release);
         head.reset.store(reset, Ordering::Relaxed);
+        // Published after the slot it came from and the head's generation:
+        // a reader that sees the new live word sees the old one in its slot
+        // and the generation it belongs to.
+        head.live.store(calls, Ordering::Release);
         if !mark.is_clean() {
             self.count_marks(calls_at, mark, e, stamp);
         }
+        self.first_in(e)
     }
 
     /// Counts a failure and/or a slow call next to the (owned) calls word
@@ -312,7 +375,7 @@ impl TimeWindow {
     /// compare-and-swap; successes there count in its cached epoch when
     /// the clock is sampled.
     #[inline(never)]
-    fn record_shared(&self, mark: Mark, reset: u64, now: impl Fn() -> u64) {
+    fn record_shared(&self, mark: Mark, reset: u64, now: impl Fn() -> u64) -> bool {
         let stripe = self.stripes;
         let stamp = reset & STAMP_MASK;
         let sampled = self.sample_mask != 0 && mark.is_clean();
@@ -335,7 +398,7 @@ impl TimeWindow {
             )
         };
         let Some(calls) = bump(0) else {
-            return; // a newer reset already wrote here
+            return false; // a newer reset already wrote here
         };
         if mark.failure {
             bump(1);
@@ -346,11 +409,13 @@ impl TimeWindow {
         if sampled && calls & self.sample_mask == 0 {
             remember(cached, epoch(now()));
         }
+        self.checked_epoch.load(Ordering::Relaxed) < e && self.first_in(e)
     }
 
     pub(crate) fn totals(&self, now_nanos: u64) -> Totals {
         let e = epoch(now_nanos);
-        let stamp = self.reset_generation.load(Ordering::Acquire) & STAMP_MASK;
+        let generation = self.reset_generation.load(Ordering::Acquire) >> 1;
+        let stamp = generation & STAMP_MASK;
         let counts = |w: u64| {
             if w >> STAMP_SHIFT == stamp && age(e, (w >> COUNT_BITS) & TAG_MASK) < self.seconds {
                 w & COUNT_MASK
@@ -358,23 +423,45 @@ impl TimeWindow {
                 0
             }
         };
+        // Words of this reset that left the window are cleared as they are
+        // read (a compare-and-swap from the value read, so a word its
+        // writer has just rewritten is left alone): no word lies unread
+        // until its 24-bit epoch tag wraps and reads as recent again.
+        let read = |at: usize| {
+            let w = self.words[at].load(Ordering::Acquire);
+            if w != 0
+                && w >> STAMP_SHIFT == stamp
+                && age(e, (w >> COUNT_BITS) & TAG_MASK) >= self.seconds
+            {
+                let _ = self.words[at].compare_exchange(w, 0, Ordering::AcqRel, Ordering::Relaxed);
+            }
+            w
+        };
         let mut sums = [0u64; 3];
         for stripe in 0..=self.stripes {
             // The live word first: its bucket's slot may hold an older copy.
+            // It counts only under the current reset's full generation (its
+            // owner may not have called since an older one, 256 resets ago).
             let live = if stripe < self.stripes {
-                self.heads[stripe].live.load(Ordering::Acquire)
+                let head = &self.heads[stripe];
+                let live = head.live.load(Ordering::Acquire);
+                if head.reset.load(Ordering::Acquire) & !STALE == generation {
+                    live
+                } else {
+                    0
+                }
             } else {
                 0
             };
             sums[0] += counts(live);
             for slot in 0..self.buckets {
                 let at = self.counter_index(stripe, slot, 0);
-                let calls = self.words[at].load(Ordering::Acquire);
+                let calls = read(at);
                 if live & COUNT_MASK == 0 || calls >> COUNT_BITS != live >> COUNT_BITS {
                     sums[0] += counts(calls);
                 }
-                sums[1] += counts(self.words[at + 1].load(Ordering::Acquire));
-                sums[2] += counts(self.words[at + 2].load(Ordering::Acquire));
+                sums[1] += counts(read(at + 1));
+                sums[2] += counts(read(at + 2));
             }
         }
         Totals {
@@ -387,8 +474,36 @@ impl TimeWindow {
     /// Empties the window for a breaker now at `generation`: outcomes of
     /// older generations are dropped, words stamped before are ignored
     /// (and owners' heads, filled under an older generation, go stale).
+    ///
+    /// Then every slot word of an older reset is cleared (compare-and-swap
+    /// from the value read: a word a late writer rewrites meanwhile is left
+    /// to the next reset or read), so that no old word survives the 256
+    /// resets after which its 8-bit stamp would read as current again.
+    /// (An owner's live word is only ever written by its owner, who
+    /// replaces it on its next call after a reset.)
     pub(crate) fn reset(&self, now_nanos: u64, generation: u64) {
-        self.reset_generation.swap(generation, Ordering::AcqRel);
+        self.start_generation(now_nanos, generation);
+        let stamp = generation & STAMP_MASK;
+        for stripe in 0..=self.stripes {
+            // A stripe never claimed was never written (the shared one may be).
+            if stripe < self.stripes && self.heads[stripe].owner.load(Ordering::Acquire) == 0 {
+                continue;
+            }
+            for at in (0..3 * self.buckets as usize).map(|i| stripe * self.stride + i) {
+                let word = &self.words[at];
+                let w = word.load(Ordering::Acquire);
+                if w != 0 && w >> STAMP_SHIFT != stamp {
+                    let _ = word.compare_exchange(w, 0, Ordering::AcqRel, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+
+    /// The generation part of [`reset`](Self::reset): from now on, outcomes
+    /// of older generations are dropped and older stamps ignored.
+    fn start_generation(&self, now_nanos: u64, generation: u64) {
+        self.reset_generation
+            .swap(generation << 1, Ordering::AcqRel);
         self.heads[self.stripes]
             .cached_epoch
             .store(epoch(now_nanos), Ordering::Relaxed);
@@ -498,6 +613,41 @@ mod tests {
     }
 
     #[test]
+    fn a_word_left_256_resets_ago_is_not_revived() {
+        // Written by the shared stripe's path... and by an owner: both kinds
+        // of slot word are cleared by the reset that retires their stamp.
+        let start = 10 * SEC;
+        let w = TimeWindow::new(4, 1, 1, start, 0);
+        w.record(FAIL, 0, || start);
+        w.record(FAIL, 0, || start + SEC); // moves the head: second 10 is in its slot
+        for g in 1..=256 {
+            w.reset(start + SEC, g);
+        }
+        assert_eq!(
+            w.reset_generation.load(Ordering::Relaxed) >> 1 & STAMP_MASK,
+            0
+        );
+        let t = w.totals(start + SEC);
+        assert_eq!(
+            (t.failures, t.calls),
+            (0, 0),
+            "stamp 0 again, old words gone"
+        );
+    }
+
+    #[test]
+    fn a_word_read_after_it_expired_is_cleared_before_its_epoch_tag_wraps() {
+        let start = 10 * SEC;
+        let w = TimeWindow::new(4, 1, 1, start, 0);
+        w.record(FAIL, 0, || start);
+        w.record(OK, 0, || start + SEC); // second 10 goes to its slot
+        assert_eq!(w.totals(start + 5 * SEC), Totals::default());
+        // 2^24 seconds later the slot's tag would read as second 10 again.
+        let wrapped = start + (1 << 24) * SEC;
+        assert_eq!(w.totals(wrapped).failures, 0);
+    }
+
+    #[test]
     fn an_owned_word_left_many_resets_ago_restarts() {
         // 200 resets (stamps 200 apart, i.e. -56 mod 256): the stripe's
         // old word must not be taken for a newer reset's and drop calls.
@@ -561,7 +711,11 @@ mod stripe_tests {
         let threads: Vec<_> = (0..4)
             .map(|_| {
                 let w = w.clone();
-                std::thread::spawn(move || (0..10_000).for_each(|_| w.record(ok, 0, || 100 * SEC)))
+                std::thread::spawn(move || {
+                    (0..10_000).for_each(|_| {
+                        w.record(ok, 0, || 100 * SEC);
+                    })
+                })
             })
             .collect();
         threads.into_iter().for_each(|t| t.join().expect("thread"));

@@ -1,6 +1,7 @@
 //! Integration tests of murmura-breaker.
 
 mod asyncs;
+mod faults;
 mod model;
 mod registry;
 mod resilience;

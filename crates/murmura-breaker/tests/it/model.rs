@@ -89,7 +89,8 @@ enum Lane {
     Free,
 }
 
-/// The reference: the textbook state machine, with a plain list as window.
+/// The reference: the textbook state machine, with a plain list as window,
+/// evaluating the thresholds after every recorded outcome.
 struct Model {
     s: Setup,
     state: State,
@@ -220,12 +221,13 @@ impl Model {
                         self.transition(State::Closed, now);
                         continue;
                     }
-                    let initial = f64::from(ramp.initial_percent) * 100.0;
+                    // Share in millionths of a percent, exact.
+                    let initial = (f64::from(ramp.initial_percent) * 1e6).round() as u128;
                     let share =
-                        (initial + (10_000.0 - initial) * elapsed as f64 / total as f64) as u64;
-                    let n = self.ramp_calls;
+                        initial + (100_000_000 - initial) * u128::from(elapsed) / u128::from(total);
+                    let n = u128::from(self.ramp_calls);
                     self.ramp_calls += 1;
-                    if (n + 1) * share / 10_000 == n * share / 10_000 {
+                    if (n + 1) * share / 100_000_000 == n * share / 100_000_000 {
                         return Err(None);
                     }
                     return Ok((Lane::Window, self.epoch));
@@ -321,26 +323,19 @@ impl Model {
                         self.state,
                         State::Closed | State::RampingUp | State::MetricsOnly
                     );
-                if !failure && !slow {
-                    // Successes: the consecutive window takes them whatever
-                    // the generation (a success never hurts), the time
-                    // window unless the window was emptied after the call
-                    // was admitted, the count window only in its own
-                    // generation.
-                    match self.s.window {
-                        WindowKind::Count { .. } if !live => {}
-                        WindowKind::Time { .. } if epoch < self.window_epoch => {}
-                        _ => self.push(end, false, false),
-                    }
-                    return;
-                }
                 if !live {
-                    return; // late failure: never counted against the new state
+                    // Late, whatever the outcome and the window: never
+                    // counted against a newer generation.
+                    return;
                 }
                 self.push(end, failure, slow);
                 if self.state == State::MetricsOnly {
                     return; // records, never opens
                 }
+                // As resilience4j: the thresholds are evaluated on every
+                // recorded outcome, successes included (one that brings the
+                // window up to the minimum, or lands after older calls of a
+                // time window expired, can open it).
                 let trips = match self.s.window {
                     WindowKind::Consecutive { threshold } => self.run >= u64::from(threshold),
                     _ => {
@@ -405,7 +400,12 @@ fn setup() -> impl Strategy<Value = Setup> {
                 (max_half_open, ramp),
             )| Setup {
                 window,
-                minimum_calls,
+                // A count window never holds more than its size (a larger
+                // minimum is a configuration error).
+                minimum_calls: match window {
+                    WindowKind::Count { size } => minimum_calls.min(size),
+                    _ => minimum_calls,
+                },
                 failure_threshold,
                 slow_threshold,
                 slow,
