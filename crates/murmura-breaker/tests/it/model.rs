@@ -14,7 +14,7 @@ use murmura_breaker::{
     Backoff, CircuitBreaker, Config, Error, Outcome, Permit, RampUp, State, WindowKind,
 };
 use murmura_core::rng::{DefaultRng, SeedableRng};
-use murmura_core::time::{Clock, ManualClock};
+use murmura_core::time::ManualClock;
 use proptest::prelude::*;
 use std::collections::VecDeque;
 use std::time::Duration;
