@@ -781,4 +781,7 @@ mod tests;
 mod tests_dissemination;
 
 #[cfg(test)]
+mod tests_checks;
+
+#[cfg(test)]
 mod tests_probe;
