@@ -38,7 +38,8 @@ fn marks(net: &Net) -> Vec<usize> {
 /// once it hears again it learns of it and refutes within two probe periods.
 #[test]
 fn a_member_declared_dead_while_deaf_refutes_once_it_hears_again() {
-    for seed in [81, 82, 83, 84, 85, 86] {
+    let mut worst = Duration::ZERO;
+    for seed in 800..820 {
         let config = Config::lan();
         let period = config.probe_interval;
         let mut net = Net::cluster(seed, 7, config);
@@ -50,8 +51,9 @@ fn a_member_declared_dead_while_deaf_refutes_once_it_hears_again() {
             net.drive_until(30 * SEC, |n| n.all_see(others.clone(), "n3", State::Dead)),
             "seed {seed}: the deaf member was not declared dead"
         );
-        // Let the "dead" news spend itself while n3 still cannot hear.
-        net.drive(3 * SEC);
+        // Let the "dead" news spend itself while n3 still cannot hear (for
+        // a different while each run, so it hears at any probe phase).
+        net.drive(3 * SEC + Duration::from_millis(seed % 20 * 53));
         net.deaf.clear();
         let heard = net.now;
         let back = net.drive_until(2 * period, |n| {
@@ -71,7 +73,9 @@ fn a_member_declared_dead_while_deaf_refutes_once_it_hears_again() {
             net.drive_until(3 * period, Net::views_agree),
             "seed {seed}: views still differ"
         );
+        worst = worst.max(net.now - heard);
     }
+    eprintln!("deaf then hearing, 20 runs: all views agree within {worst:?}");
 }
 
 /// Point 9: one member holds a suspicion at an incarnation the accused (and
@@ -84,7 +88,7 @@ fn a_stale_suspicion_is_answered_and_never_becomes_a_death() {
         ("lan", Config::lan()),
         ("wan", Config::wan()),
     ] {
-        for seed in [91, 92, 93] {
+        for seed in 900..906 {
             let period = config.probe_interval;
             let mut net = Net::cluster(seed, 5, config.clone());
             converge(&mut net, 5);
@@ -135,13 +139,9 @@ fn a_stale_suspicion_is_answered_and_never_becomes_a_death() {
 /// raises no suspicion (every member is directly reachable after it).
 #[test]
 fn a_partition_heals_fast_and_quietly_at_any_reconnect_phase() {
-    for (seed, offset_ms) in [
-        (101, 0),
-        (102, 7_300),
-        (103, 15_100),
-        (104, 22_700),
-        (105, 29_900),
-    ] {
+    let mut worst = Duration::ZERO;
+    // Heals spread over a whole reconnect interval (30 s).
+    for (seed, offset_ms) in (1000..1020).map(|s| (s, (s - 1000) * 1_511)) {
         let config = Config::lan();
         let mut net = Net::cluster(seed, 7, config);
         converge(&mut net, 7);
@@ -170,5 +170,7 @@ fn a_partition_heals_fast_and_quietly_at_any_reconnect_phase() {
             (0, 0),
             "seed {seed}: the heal (agreed after {agreed:?}) raised suspicions"
         );
+        worst = worst.max(agreed);
     }
+    eprintln!("60 s partition of 7 (lan) healed, 20 runs: views agree within {worst:?}");
 }
