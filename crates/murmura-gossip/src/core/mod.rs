@@ -609,6 +609,9 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
                     if pp.reply {
                         self.pending_push_pulls.retain(|(a, _)| a != &from);
                     }
+                    // It is talking to us: no need to check on it, nor to
+                    // start another exchange when its table shows it alive.
+                    self.checks.remove(&pp.from);
                     self.merge_remote(now, &pp.from, pp.members);
                     if !pp.app_state.is_empty() {
                         self.handler.merge_remote_state(&pp.app_state, pp.join);
