@@ -23,10 +23,12 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
     /// Queues `msg` for the sender of the datagram being handled (dropped
     /// when not handling one: a stream's peer address is no member's).
     pub(crate) fn reply(&mut self, msg: Message<A>) {
-        if let Some((_, parts)) = self.replies.as_mut()
-            && parts.len() < MAX_REPLIES
-        {
-            parts.push(msg.to_bytes());
+        if let Some((_, parts)) = self.replies.as_mut() {
+            if parts.len() < MAX_REPLIES {
+                parts.push(msg.to_bytes());
+            } else {
+                self.stats.dropped_corrections += 1;
+            }
         }
     }
 
@@ -85,6 +87,7 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
     pub(crate) fn send_replies(&mut self, to: A, parts: Vec<Vec<u8>>) {
         let budget = self.datagram_budget();
         let mut size = 0;
+        let total = parts.len();
         let fit: Vec<Vec<u8>> = parts
             .into_iter()
             .take_while(|p| {
@@ -92,6 +95,8 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
                 size <= budget
             })
             .collect();
+        self.stats.corrections += fit.len() as u64;
+        self.stats.dropped_corrections += (total - fit.len()) as u64;
         if !fit.is_empty() {
             self.send_plain(to, &fit);
         }
@@ -148,6 +153,7 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
         // Nothing piggybacked: news sent to a member that may not hear
         // would spend its few retransmissions for nothing.
         self.send_plain(addr, &[first.to_bytes(), ping.to_bytes()]);
+        self.stats.checks += 1;
         let deadline = now + self.awareness.scale(self.config.probe_interval);
         self.checks.insert(
             name.to_owned(),

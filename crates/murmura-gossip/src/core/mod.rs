@@ -129,6 +129,15 @@ pub struct Stats {
     /// Input of an unsupported protocol version dropped (also counted in
     /// `dropped_malformed`).
     pub dropped_version: u64,
+    /// Checks sent straight to one member: a dead one checked, a suspect or
+    /// dead one told it is held so, a push-pull's accusation put to the
+    /// accused.
+    pub checks: u64,
+    /// Answers sent to the sender of stale news (or of an accusation of
+    /// this member): messages, at most one datagram per datagram received.
+    pub corrections: u64,
+    /// Answers left out because they did not fit in that one datagram.
+    pub dropped_corrections: u64,
 }
 
 /// Lifeguard figures about one suspect.

@@ -132,6 +132,7 @@ fn stale_news_of_another_member_is_corrected_at_its_sender() {
         );
     }
     assert_eq!(c.member("a").unwrap().state, State::Alive);
+    assert_eq!(c.stats().corrections, 3);
     // News as new as ours needs no answer.
     c.handle_datagram(T0, 7, &seal(&[alive("a", 2, 2)]))
         .unwrap();
@@ -202,6 +203,7 @@ fn dead_members_are_checked_every_probe_period() {
         assert_eq!(c.stats().suspicions, 0);
     }
     assert_eq!(c.local_health(), 0);
+    assert_eq!(c.stats().checks, 5);
     // The dead member answers with its refutation: back, and one push-pull
     // with it settles what either side missed.
     c.handle_datagram(now, 5, &seal(&[alive("d", 5, 1)]))
