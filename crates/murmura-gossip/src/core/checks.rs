@@ -202,12 +202,12 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
             self.apply_suspect(now, acc);
             return;
         }
-        if let Some(c) = self.checks.get_mut(&acc.name) {
-            if c.accusation
-                .as_ref()
-                .is_none_or(|held| held.incarnation < acc.incarnation)
-            {
-                c.accusation = Some(acc);
+        if let Some(c) = self.checks.get_mut(&acc.name)
+            && let Some(held) = c.accusation.as_mut()
+        {
+            // Already put to it: the newest accusation waits for the answer.
+            if held.incarnation < acc.incarnation {
+                *held = acc;
             }
             return;
         }
