@@ -4,14 +4,19 @@
 use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
-use murmura_gossip::wire::{Alive, Message, encode_compound};
+use murmura_gossip::wire::{Accusation, Alive, Message, encode_compound};
 use murmura_gossip::{Config, State, Swim};
 
 fuzz_target!(|data: &[u8]| {
     let now = Duration::from_secs(1);
     let mut core = Swim::new("me", 1u64, Config::local(), murmura_core::rng::seeded(0), now).unwrap();
-    // Know one peer so accusations have something to hit.
-    let hello = encode_compound(&[Message::Alive(Alive { name: "p".into(), addr: 2u64, incarnation: 1, meta: vec![] })]);
+    // Know one live peer and one dead one, so accusations, corrections and
+    // dead checks have something to hit.
+    let hello = encode_compound(&[
+        Message::Alive(Alive { name: "p".into(), addr: 2u64, incarnation: 1, meta: vec![] }),
+        Message::Alive(Alive { name: "q".into(), addr: 3u64, incarnation: 1, meta: vec![] }),
+        Message::Dead(Accusation { name: "q".into(), incarnation: 1, from: "p".into() }),
+    ]);
     let env = murmura_gossip::wire::Envelope::new(b"", 1 << 20);
     let sealed = env.seal(&hello, &mut murmura_core::rng::seeded(1)).unwrap();
     core.handle_datagram(now, 2, &sealed).unwrap();

@@ -85,6 +85,15 @@ pub struct Config {
     /// Dead members keep receiving gossip this long, so a falsely accused
     /// member hears of it and refutes.
     pub gossip_to_the_dead_time: Duration,
+    /// Dead members checked per probe period across the whole cluster,
+    /// about: each member, once per probe period, sends one dead member it
+    /// remembers a ping carrying the verdict with probability
+    /// `min(1, dead_checks / live members)`. A live one refutes at once, so
+    /// a member that was cut off (deaf, partitioned) is back within a probe
+    /// period or two of being reachable, whatever the reconnect tick (a
+    /// partition heals without waiting for it). 0: never (healing then
+    /// waits for `reconnect_interval`). Not a memberlist setting.
+    pub dead_checks: u32,
     /// Time between periodic push-pull exchanges (zero: never).
     pub push_pull_interval: Duration,
     /// A push-pull with no answer after this long is abandoned.
@@ -141,6 +150,7 @@ impl Config {
             gossip_interval: Duration::from_millis(200),
             gossip_nodes: 3,
             gossip_to_the_dead_time: Duration::from_secs(30),
+            dead_checks: 32,
             push_pull_interval: Duration::from_secs(30),
             push_pull_timeout: Duration::from_secs(10),
             max_concurrent_push_pull: 4,

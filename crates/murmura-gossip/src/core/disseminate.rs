@@ -28,18 +28,17 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
         let mut room = budget.saturating_sub(parts.len());
         let limit = retransmit_limit(self.config.retransmit_mult, self.live);
         // Each kind may use half the room first; then either may use what is left.
-        let half = if self.user_updates.len() == 0 || self.member_updates.len() == 0 {
-            room
-        } else {
-            room / 2
-        };
+        let split = self.user_updates.len() > 0 && self.member_updates.len() > 0;
+        let half = if split { room / 2 } else { room };
         let (used, n) = self.member_updates.fill(half, limit, &mut parts);
         room -= used;
         count += n;
         let (used, n) = self.user_updates.fill(room, limit, &mut parts);
         room -= used;
         count += n;
-        if room > 16 && half < budget {
+        // (Only after a split: a second pass would put an update already
+        // taken into the same datagram again, spending a retransmission.)
+        if split && room > 16 {
             let (_, n) = self.member_updates.fill(room, limit, &mut parts);
             count += n;
         }

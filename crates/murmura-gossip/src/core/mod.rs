@@ -8,6 +8,7 @@
 //! in a simulator and in tests.
 
 mod anti_entropy;
+mod checks;
 mod disseminate;
 mod probe;
 mod stability;
@@ -25,7 +26,9 @@ use crate::error::{Error, Result};
 use crate::health::{Awareness, Suspicion};
 use crate::member::{Member, State};
 use crate::queue::TransmitQueue;
-use crate::wire::{self, Alive, Envelope, MAX_KEY_LEN, MAX_NAME_LEN, Message, UserBroadcast};
+use crate::wire::{
+    self, Accusation, Alive, Envelope, MAX_KEY_LEN, MAX_NAME_LEN, Message, UserBroadcast,
+};
 
 /// Bytes to send, and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,6 +129,15 @@ pub struct Stats {
     /// Input of an unsupported protocol version dropped (also counted in
     /// `dropped_malformed`).
     pub dropped_version: u64,
+    /// Checks sent straight to one member: a dead one checked, a suspect or
+    /// dead one told it is held so, a push-pull's accusation put to the
+    /// accused.
+    pub checks: u64,
+    /// Answers sent to the sender of stale news (or of an accusation of
+    /// this member): messages, at most one datagram per datagram received.
+    pub corrections: u64,
+    /// Answers left out because they did not fit in that one datagram.
+    pub dropped_corrections: u64,
 }
 
 /// Lifeguard figures about one suspect.
@@ -159,6 +171,17 @@ pub(crate) struct Probe<A> {
     pub(crate) nacks: u32,
 }
 
+/// A message sent straight to a member to settle what is believed about it:
+/// a verdict it should refute if it can, or news another member gave us
+/// that it should confirm before we act on it.
+#[derive(Debug)]
+pub(crate) struct Check {
+    /// Until when no second check of the same member is sent.
+    pub(crate) deadline: Duration,
+    /// Applied at the deadline unless the member refuted it meanwhile.
+    pub(crate) accusation: Option<Accusation>,
+}
+
 #[derive(Debug)]
 pub(crate) struct Relay<A> {
     pub(crate) origin: A,
@@ -172,6 +195,10 @@ const MAX_RELAYS: usize = 1024;
 const MAX_DATAGRAM: usize = 65_536;
 /// Transmits waiting to be polled, at most (the oldest are dropped).
 const MAX_TRANSMITS: usize = 65_536;
+/// Outstanding checks of single members, at most.
+const MAX_CHECKS: usize = 1024;
+/// Answers to one datagram, at most (the rest are left to gossip).
+const MAX_REPLIES: usize = 64;
 
 /// A SWIM + Lifeguard member, sans IO.
 ///
@@ -206,6 +233,13 @@ pub struct Swim<A: Address, B: BroadcastHandler = SeenBroadcasts, R: RngCore = D
     pub(crate) probe: Option<Probe<A>>,
     pub(crate) next_seq: u32,
     pub(crate) relays: BTreeMap<u32, Relay<A>>,
+    /// Members sent a check, by name.
+    pub(crate) checks: BTreeMap<String, Check>,
+    /// While a datagram is handled: its sender, and what to answer it
+    /// (acks, corrections of stale news, the sender's own standing).
+    pub(crate) replies: Option<(A, Vec<Vec<u8>>)>,
+    /// When contact with a member cut off from us last started a push-pull.
+    pub(crate) last_resync: Option<Duration>,
     pub(crate) awareness: Awareness,
     pub(crate) suspects: BTreeSet<String>,
     pub(crate) tombstones: VecDeque<(Duration, String)>,
@@ -300,6 +334,9 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
             probe: None,
             next_seq: 0,
             relays: BTreeMap::new(),
+            checks: BTreeMap::new(),
+            replies: None,
+            last_resync: None,
             suspects: BTreeSet::new(),
             tombstones: VecDeque::new(),
             live: 1,
@@ -488,6 +525,9 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
         for r in self.relays.values() {
             consider(r.deadline);
         }
+        for c in self.checks.values() {
+            consider(c.deadline);
+        }
         for name in &self.suspects {
             if let Some(s) = self.members.get(name).and_then(|e| e.suspicion.as_ref()) {
                 consider(s.deadline());
@@ -509,6 +549,9 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
 
     /// Handles timers due at `now` (calling it early is harmless).
     pub fn handle_timer(&mut self, now: Duration) {
+        // Checks first: one that ends now frees its member for the dead
+        // check a new probe period may send.
+        self.check_timers(now);
         self.probe_timers(now);
         self.relay_timers(now);
         self.suspicion_timers(now);
@@ -542,8 +585,12 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
     /// (already counted in [`stats`](Self::stats)); the state is unchanged then.
     pub fn handle_datagram(&mut self, now: Duration, from: A, bytes: &[u8]) -> Result<()> {
         let messages = self.open(bytes, MAX_DATAGRAM)?;
+        self.replies = Some((from.clone(), Vec::new()));
         for m in messages {
             self.dispatch(now, &from, m);
+        }
+        if let Some((to, parts)) = self.replies.take() {
+            self.send_replies(to, parts);
         }
         Ok(())
     }
@@ -571,6 +618,9 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
                     if pp.reply {
                         self.pending_push_pulls.retain(|(a, _)| a != &from);
                     }
+                    // It is talking to us: no need to check on it, nor to
+                    // start another exchange when its table shows it alive.
+                    self.checks.remove(&pp.from);
                     self.merge_remote(now, &pp.from, pp.members);
                     if !pp.app_state.is_empty() {
                         self.handler.merge_remote_state(&pp.app_state, pp.join);
@@ -741,6 +791,9 @@ mod tests;
 
 #[cfg(test)]
 mod tests_dissemination;
+
+#[cfg(test)]
+mod tests_checks;
 
 #[cfg(test)]
 mod tests_probe;

@@ -13,7 +13,7 @@ use crate::member::State;
 use crate::wire::{Accusation, Ack, Message, Nack, Ping, PingReq};
 
 impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
-    fn seq(&mut self) -> u32 {
+    pub(crate) fn seq(&mut self) -> u32 {
         self.next_seq = self.next_seq.wrapping_add(1);
         self.next_seq
     }
@@ -74,6 +74,7 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
             Message::<A>::Ping(Ping {
                 seq,
                 target: target.clone(),
+                from: self.me.clone(),
             })
             .to_bytes(),
         );
@@ -104,6 +105,7 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
         if self.probe.is_none() && now >= self.next_probe && !self.leaving {
             self.next_probe = now + self.awareness.scale(self.config.probe_interval);
             self.start_probe(now);
+            self.check_the_dead(now);
         }
     }
 
@@ -180,8 +182,20 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
             // Meant for whoever had this address before us.
             return;
         }
+        // At once, with news piggybacked as it stands now: news the rest of
+        // this datagram brings is not echoed back to where it came from.
         let ack = Message::<A>::Ack(Ack { seq: p.seq }).to_bytes();
         self.send_datagram(from.clone(), &[ack]);
+        // A prober we hold suspect, dead or left is alive and can hear us:
+        // tell it, so it refutes now rather than whenever gossip gets there.
+        if p.from != self.me
+            && self
+                .members
+                .get(&p.from)
+                .is_some_and(|e| e.member.state != State::Alive && e.member.addr == *from)
+        {
+            self.correct(&p.from);
+        }
     }
 
     pub(crate) fn on_ping_req(&mut self, now: Duration, from: &A, p: PingReq<A>) {
@@ -212,6 +226,7 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
         let ping = Message::<A>::Ping(Ping {
             seq,
             target: p.target,
+            from: self.me.clone(),
         })
         .to_bytes();
         self.send_datagram(p.target_addr, &[ping]);

@@ -210,6 +210,7 @@ fn misdirected_pings_and_bad_input_change_nothing() {
         &datagram(&[Message::Ping(wire::Ping {
             seq: 1,
             target: "someone-else".into(),
+            from: "x".into(),
         })]),
     )
     .unwrap();

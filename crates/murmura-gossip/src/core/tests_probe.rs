@@ -179,6 +179,7 @@ fn a_suspect_that_hears_the_buddy_ping_refutes_at_once() {
     let ping = Message::<u64>::Ping(Ping {
         seq: 7,
         target: "b".into(),
+        from: "me".into(),
     });
     let accusation = Message::<u64>::Suspect(wire::Accusation {
         name: "b".into(),

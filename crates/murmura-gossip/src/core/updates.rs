@@ -39,7 +39,9 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
     }
 
     /// Merges a remote member table. Its "dead" verdicts become suspicions
-    /// here, so the accused gets a chance to refute (as memberlist does).
+    /// here, so the accused gets a chance to refute (as memberlist does) —
+    /// and one about a member we hold alive is first put to that member
+    /// (see `verify`): only if it does not refute is it suspected.
     pub(crate) fn merge_remote(&mut self, now: Duration, from: &str, states: Vec<MemberState<A>>) {
         for s in states {
             let firsthand = s.name == from;
@@ -54,13 +56,14 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
                     },
                     firsthand,
                 ),
-                State::Suspect | State::Dead => self.apply_suspect(
+                State::Suspect | State::Dead => self.verify(
                     now,
                     Accusation {
                         name: s.name,
                         incarnation: s.incarnation,
                         from: from.to_owned(),
                     },
+                    s.state == State::Dead,
                 ),
                 State::Left => self.apply_leave(
                     now,
@@ -75,6 +78,30 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
 
     fn queue_update(&mut self, name: &str, msg: Message<A>) {
         self.member_updates.push(name.to_owned(), msg.to_bytes());
+    }
+
+    /// An accusation of this member at `accused` arrived (declared gone
+    /// when `gone`): refute it if it is current, and either way answer the
+    /// sender with what we are now. Whoever declared us dead has been out
+    /// of touch with us, so we also exchange state with it.
+    fn answer_accusation(&mut self, now: Duration, accused: u64, gone: bool) {
+        if self.leaving {
+            let me = self.me.clone();
+            self.correct(&me);
+            return;
+        }
+        let current = accused >= self.local_member().incarnation;
+        if current {
+            self.refute(accused);
+        }
+        let me = self.me.clone();
+        self.correct(&me);
+        if current
+            && gone
+            && let Some(to) = self.replying()
+        {
+            self.resync(now, to);
+        }
     }
 
     /// Raises this member's incarnation above `accused` and announces it.
@@ -132,9 +159,15 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
         if a.name == self.me {
             let me = self.local_member();
             let same = a.incarnation == me.incarnation && a.addr == me.addr && a.meta == me.meta;
-            if a.incarnation >= me.incarnation && !same && !self.leaving {
+            let stale = a.incarnation < me.incarnation;
+            if !stale && !same && !self.leaving {
                 // Someone speaks for us with other facts: correct them.
                 self.refute(a.incarnation);
+            }
+            if stale || !same {
+                // And tell the sender what we are now.
+                let me = self.me.clone();
+                self.correct(&me);
             }
             return;
         }
@@ -153,6 +186,14 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
             (a.incarnation, State::Alive),
             (e.member.incarnation, e.member.state),
         ) {
+            let held = (e.member.incarnation, e.member.state);
+            if a.incarnation < held.0 {
+                self.correct(&a.name);
+            } else if matches!(held.1, State::Suspect | State::Dead) {
+                // Seen alive elsewhere at the incarnation we accuse: ask it
+                // to refute, rather than wait for gossip to reach it.
+                self.notify(now, &a.name);
+            }
             return;
         }
         if e.member.state.is_gone() && self.must_damp(now, &a.name) {
@@ -204,10 +245,16 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
         let old = e.member.state;
         let changed = e.member.meta != a.meta || e.member.addr != a.addr;
         e.member.meta = a.meta;
-        e.member.addr = a.addr;
+        e.member.addr = a.addr.clone();
+        let addr = a.addr;
         self.set_state(now, &a.name, State::Alive, a.incarnation);
         if old.is_gone() && !self.probe_order.contains(&a.name) {
             self.probe_order.push(a.name.clone());
+        }
+        if old == State::Dead && self.checks.remove(&a.name).is_some() {
+            // Back in touch with a member we had given up: whatever else
+            // either side missed meanwhile, one exchange settles it.
+            self.resync(now, addr);
         }
         self.queue_update(&a.name, msg);
         let Some(m) = self.snapshot(&a.name) else {
@@ -224,9 +271,7 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
 
     pub(crate) fn apply_suspect(&mut self, now: Duration, s: Accusation) {
         if s.name == self.me {
-            if s.incarnation >= self.local_member().incarnation && !self.leaving {
-                self.refute(s.incarnation);
-            }
+            self.answer_accusation(now, s.incarnation, false);
             return;
         }
         let live = self.live;
@@ -252,6 +297,9 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
             (s.incarnation, State::Suspect),
             (e.member.incarnation, e.member.state),
         ) {
+            if s.incarnation < e.member.incarnation {
+                self.correct(&s.name);
+            }
             return;
         }
         let (min, max) = suspicion_bounds(mult, max_mult, live, interval);
@@ -279,9 +327,7 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
 
     pub(crate) fn apply_dead(&mut self, now: Duration, d: Accusation) {
         if d.name == self.me {
-            if d.incarnation >= self.local_member().incarnation && !self.leaving {
-                self.refute(d.incarnation);
-            }
+            self.answer_accusation(now, d.incarnation, true);
             return;
         }
         let Some(e) = self.members.get(&d.name) else {
@@ -291,6 +337,9 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
             (d.incarnation, State::Dead),
             (e.member.incarnation, e.member.state),
         ) {
+            if d.incarnation < e.member.incarnation {
+                self.correct(&d.name);
+            }
             return;
         }
         let name = d.name.clone();
@@ -303,9 +352,7 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
 
     pub(crate) fn apply_leave(&mut self, now: Duration, l: Leave) {
         if l.name == self.me {
-            if !self.leaving && l.incarnation >= self.local_member().incarnation {
-                self.refute(l.incarnation);
-            }
+            self.answer_accusation(now, l.incarnation, true);
             return;
         }
         let Some(e) = self.members.get(&l.name) else {
@@ -315,6 +362,9 @@ impl<A: Address, B: BroadcastHandler, R: RngCore> Swim<A, B, R> {
             (l.incarnation, State::Left),
             (e.member.incarnation, e.member.state),
         ) {
+            if l.incarnation < e.member.incarnation {
+                self.correct(&l.name);
+            }
             return;
         }
         let name = l.name.clone();

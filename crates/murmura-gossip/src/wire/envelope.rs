@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 use crate::wire::keyring::{Keyring, NONCE_LEN, TAG_LEN};
 
 /// The protocol version carried in every frame.
-pub const PROTOCOL_VERSION: u8 = 1;
+pub const PROTOCOL_VERSION: u8 = 2;
 const ENCRYPTED: u8 = 1;
 const COMPRESSED: u8 = 2;
 /// Payloads shorter than this are never compressed.

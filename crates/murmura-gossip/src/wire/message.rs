@@ -26,6 +26,9 @@ pub struct Ping {
     pub seq: u32,
     /// Name of the member the sender thinks it is talking to.
     pub target: String,
+    /// The sender's name: a receiver that holds the sender suspect, dead or
+    /// left tells it so in the ack, and the sender refutes.
+    pub from: String,
 }
 
 /// An indirect probe request: "please ping `target` at `target_addr` for me".
@@ -225,6 +228,7 @@ impl<A: Address> Message<A> {
             Message::Ping(m) => {
                 put_varint(out, u64::from(m.seq));
                 put_str(out, &m.target);
+                put_str(out, &m.from);
             }
             Message::PingReq(m) => {
                 put_varint(out, u64::from(m.seq));
@@ -295,6 +299,7 @@ impl<A: Address> Message<A> {
             PING => Message::Ping(Ping {
                 seq: r.varint_u32("seq")?,
                 target: read_name(&mut r)?,
+                from: read_name(&mut r)?,
             }),
             PING_REQ => Message::PingReq(PingReq {
                 seq: r.varint_u32("seq")?,

@@ -8,7 +8,7 @@
 //! ```
 //! use murmura_gossip::wire::{self, Envelope, Message, Ping};
 //! let env = Envelope::new(b"prod", 1 << 20);
-//! let msgs: Vec<Message<u64>> = vec![Message::Ping(Ping { seq: 7, target: "b".into() })];
+//! let msgs: Vec<Message<u64>> = vec![Message::Ping(Ping { seq: 7, target: "b".into(), from: "a".into() })];
 //! let bytes = env.seal(&wire::encode_compound(&msgs), &mut murmura_core::rng::seeded(1)).unwrap();
 //! let plain = env.open(&bytes).unwrap();
 //! assert_eq!(wire::decode_compound::<u64>(&plain).unwrap(), msgs);

@@ -45,7 +45,11 @@ fn message<A: Address, S: Strategy<Value = A> + Clone + 'static>(
         },
     );
     prop_oneof![
-        (any::<u32>(), name()).prop_map(|(seq, target)| Message::Ping(Ping { seq, target })),
+        (any::<u32>(), name(), name()).prop_map(|(seq, target, from)| Message::Ping(Ping {
+            seq,
+            target,
+            from
+        })),
         (any::<u32>(), name(), addr.clone()).prop_map(|(seq, target, target_addr)| {
             Message::PingReq(PingReq {
                 seq,
@@ -93,11 +97,13 @@ fn message<A: Address, S: Strategy<Value = A> + Clone + 'static>(
 
 #[test]
 fn golden_compound() {
-    // Pinned: a change here is a wire-format change and needs a new PROTOCOL_VERSION.
+    // Pinned: a change here is a wire-format change and needs a new
+    // PROTOCOL_VERSION (2: pings name their sender).
     let msgs: Vec<Message<u64>> = vec![
         Message::Ping(Ping {
             seq: 300,
             target: "b".into(),
+            from: "a".into(),
         }),
         Message::Alive(Alive {
             name: "a".into(),
@@ -120,7 +126,7 @@ fn golden_compound() {
         plain,
         [
             4, // count
-            1, 4, 0xac, 0x02, 1, b'b', // ping
+            1, 6, 0xac, 0x02, 1, b'b', 1, b'a', // ping seq 300 to "b" from "a"
             5, 6, 1, b'a', 7, 2, 1, b'm', // alive
             6, 5, 1, b'c', 1, 1, b'a', // suspect
             9, 4, 1, b'k', 1, b'v', // user
@@ -128,8 +134,8 @@ fn golden_compound() {
     );
     let env = Envelope::new(b"L", 1 << 16);
     let sealed = env.seal(&plain, &mut seeded(0)).unwrap();
-    // frame(version 1, len) | flags 0 | label "L" | compound | crc32
-    assert_eq!(&sealed[..8], &[1, 31, 0, 0, 0, 0, 1, b'L']);
+    // frame(version 2, len) | flags 0 | label "L" | compound | crc32
+    assert_eq!(&sealed[..8], &[2, 33, 0, 0, 0, 0, 1, b'L']);
     assert_eq!(&sealed[8..sealed.len() - 4], &plain[..]);
     assert_eq!(
         &sealed[sealed.len() - 4..],
@@ -182,9 +188,11 @@ fn envelope_rejects_other_clusters_and_versions() {
         Envelope::new(b"", 4096).open(&sealed),
         Err(Error::LabelMismatch)
     ));
-    let mut v2 = sealed.clone();
-    v2[0] = 2;
-    assert!(matches!(env.open(&v2), Err(Error::Frame(_))));
+    for other in [PROTOCOL_VERSION - 1, PROTOCOL_VERSION + 1] {
+        let mut v = sealed.clone();
+        v[0] = other;
+        assert!(matches!(env.open(&v), Err(Error::Frame(_))));
+    }
     // Oversized frames are refused before the payload is looked at.
     assert!(matches!(
         Envelope::new(b"a", 4).open(&sealed),
@@ -381,14 +389,14 @@ fn golden_sealed_layout() {
     let sealed = env.seal(&plain, &mut seeded(0)).unwrap();
     let len = u32::from_le_bytes(sealed[1..5].try_into().unwrap()) as usize;
     assert_eq!(sealed.len(), 5 + len + 4);
-    // version 1 | len | flags = encrypted + compressed | label "L"
+    // version 2 | len | flags = encrypted + compressed | label "L"
     assert_eq!(
         (sealed[0], sealed[5], &sealed[6..8]),
-        (1, 3, &[1, b'L'][..])
+        (2, 3, &[1, b'L'][..])
     );
     let body = &sealed[8..5 + len];
     let (nonce, ciphertext) = body.split_at(12);
-    let aad = [1, 3, 1, b'L'];
+    let aad = [2, 3, 1, b'L'];
     let inner = ChaCha20Poly1305::new(&[7u8; 32].into())
         .decrypt(
             Nonce::from_slice(nonce),

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::Duration;
 
 use murmura_core::rng::{DefaultRng, Rng, seeded};
+use murmura_gossip::wire::{self, Envelope, Message};
 use murmura_gossip::{Config, Event, Member, State, Swim, TransmitKind};
 
 /// One-way latency of every datagram.
@@ -23,6 +24,8 @@ pub(crate) struct Net {
     pub(crate) loss: f64,
     /// Members whose process is stopped: they neither send nor receive.
     pub(crate) down: HashSet<u64>,
+    /// Members that receive nothing but can still send.
+    pub(crate) deaf: HashSet<u64>,
     /// Pairs that cannot talk (both directions).
     cuts: HashSet<(u64, u64)>,
     in_flight: BTreeMap<(Duration, u64), (u64, u64, Vec<u8>)>,
@@ -38,6 +41,7 @@ impl Net {
             rng: seeded(seed),
             loss: 0.0,
             down: HashSet::new(),
+            deaf: HashSet::new(),
             cuts: HashSet::new(),
             in_flight: BTreeMap::new(),
             next_id: 0,
@@ -96,6 +100,7 @@ impl Net {
     fn reachable(&self, from: u64, to: u64) -> bool {
         !self.down.contains(&from)
             && !self.down.contains(&to)
+            && !self.deaf.contains(&to)
             && !self.cuts.contains(&(from, to))
             && self.nodes.contains_key(&to)
     }
@@ -124,10 +129,11 @@ impl Net {
         }
     }
 
-    /// Streams are reliable: delivered at once, or failed at once.
+    /// Streams are reliable: delivered at once, or failed at once (they
+    /// need both directions, like a TCP connection).
     fn stream(&mut self, from: u64, to: u64, bytes: &[u8]) {
         let now = self.now;
-        if !self.reachable(from, to) {
+        if !self.reachable(from, to) || !self.reachable(to, from) {
             self.core(from).stream_failed(now, &to);
             return;
         }
@@ -210,6 +216,36 @@ impl Net {
             self.drive(Duration::from_millis(100));
         }
         done(self)
+    }
+
+    /// Delivers `msgs` to `to` as one datagram from `from` now, as if the
+    /// network carried it.
+    pub(crate) fn inject(&mut self, to: u64, from: u64, msgs: &[Message<u64>]) {
+        let bytes = Envelope::new(b"", 1 << 20)
+            .seal(&wire::encode_compound(msgs), &mut self.rng)
+            .unwrap();
+        let now = self.now;
+        self.core(to).handle_datagram(now, from, &bytes).unwrap();
+        self.flush();
+    }
+
+    /// Whether every running member sees every running member alive, each
+    /// at the same incarnation everywhere.
+    pub(crate) fn views_agree(&self) -> bool {
+        let running: Vec<u64> = self
+            .nodes
+            .keys()
+            .copied()
+            .filter(|i| !self.down.contains(i))
+            .collect();
+        running.iter().all(|m| {
+            let name = self.nodes[m].core.name().to_owned();
+            let mine = self.nodes[m].core.local_member().incarnation;
+            running.iter().all(|o| {
+                self.view(*o, &name)
+                    .is_some_and(|v| v.state == State::Alive && v.incarnation == mine)
+            })
+        })
     }
 
     pub(crate) fn view(&self, observer: u64, name: &str) -> Option<Member<u64>> {

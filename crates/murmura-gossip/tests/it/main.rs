@@ -2,6 +2,7 @@
 //! the tokio runtime on loopback, and processes in network namespaces.
 
 mod cluster;
+mod faults;
 mod harness;
 #[cfg(feature = "tokio")]
 mod netns;
