@@ -211,7 +211,15 @@ impl<V: Ord + Clone, A: Ord + Clone> List<V, A> {
             list.entries.push(Entry { id, node });
             list.seq.push();
         }
-        list.reindex();
+        if list.entries.len() <= 16 {
+            // A delta: placing one node at a time is cheaper than the
+            // rebuild's buffers, and gives the same order.
+            for slot in 0..list.entries.len() as u32 {
+                list.attach(slot);
+            }
+        } else {
+            list.reindex();
+        }
         list
     }
 

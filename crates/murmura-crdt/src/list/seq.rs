@@ -341,7 +341,7 @@ mod tests {
             seq.push();
             let at = (x >> 33) as usize % (model.len() + 1);
             let prev = at.checked_sub(1).map(|i| model[i].0);
-            let visible = (x >> 20) % 4 != 0;
+            let visible = !(x >> 20).is_multiple_of(4);
             seq.insert_after(prev, slot, visible);
             model.insert(at, (slot, visible));
             if slot % 5 == 0 {

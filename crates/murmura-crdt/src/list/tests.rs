@@ -101,7 +101,7 @@ proptest! {
                 Step::Op(r, raw) => {
                     let r = r % n;
                     let len = reps[r].len();
-                    let delta = if len > 0 && raw % 4 == 0 {
+                    let delta = if len > 0 && raw.is_multiple_of(4) {
                         reps[r].remove((raw >> 8) as usize % len)
                     } else {
                         reps[r].insert(r as u64, (raw >> 8) as usize % (len + 1), raw >> 32)
@@ -198,7 +198,7 @@ fn typing_session_replays_delta_by_delta() {
         if (x >> 60) == 0 {
             cursor = (x >> 20) as usize % (a.len() + 1);
         }
-        let delta = if (x >> 56) % 8 == 0 && cursor > 0 {
+        let delta = if (x >> 56).is_multiple_of(8) && cursor > 0 {
             cursor -= 1;
             a.remove(cursor).unwrap()
         } else {

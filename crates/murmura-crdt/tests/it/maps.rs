@@ -1,5 +1,5 @@
 use crate::harness::{
-    Record, converge, converge_observed, converge_with, garbage, irredundant, laws, states, steps,
+    Record, converge, converge_observed, garbage, irredundant, laws, states, steps,
 };
 use murmura_crdt::{
     CausalCounter, CounterDots, DeltaCrdt, ElemDots, Lattice, List, ListOp, LwwMap, MapOp, ORMap,
