@@ -19,14 +19,13 @@
 //! nor is anything anchored below it, so the order is a function of the
 //! state alone.
 
+mod codec;
 mod seq;
 
 use crate::clock::{CausalContext, Dot};
-use crate::codec::{Codec, read_count};
-use crate::context::{ActorTable, DotRanges, context_actors, decode_context, encode_context};
+use crate::context::DotRanges;
 use crate::traits::{AntiEntropy, DeltaCrdt, Lattice};
 use crate::{Error, Result};
-use murmura_core::codec::{DecodeError, Reader, put_varint};
 use seq::Seq;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
@@ -265,20 +264,26 @@ impl<V: Ord + Clone, A: Ord + Clone> List<V, A> {
                 }
             }
         }
-        let mut work = vec![slot];
+        self.place(slot);
+        if self.pending.is_empty() {
+            return;
+        }
+        let mut work = self.waiting_on(slot);
         while let Some(s) = work.pop() {
             self.place(s);
-            if self.pending.is_empty() {
-                continue;
-            }
-            if let Some(kids) = self.pending.remove(&self.entries[s as usize].id) {
-                let stamp = self.entry(s).node.stamp;
-                work.extend(
-                    kids.into_iter()
-                        .filter(|&k| self.entry(k).node.stamp > stamp),
-                );
-            }
+            work.extend(self.waiting_on(s));
         }
+    }
+
+    /// Takes the held-apart nodes anchored at `slot` (just placed) that may
+    /// be shown: those with a larger stamp.
+    fn waiting_on(&mut self, slot: u32) -> Vec<u32> {
+        let Some(mut kids) = self.pending.remove(&self.entries[slot as usize].id) else {
+            return Vec::new();
+        };
+        let stamp = self.entry(slot).node.stamp;
+        kids.retain(|&k| self.entries[k as usize].node.stamp > stamp);
+        kids
     }
 
     /// Puts `slot`, whose origin is placed, into the order: after its
@@ -570,108 +575,6 @@ impl<V: Ord + Clone, A: Ord + Clone> AntiEntropy for List<V, A> {
                 .cloned()
                 .collect(),
         )
-    }
-}
-
-impl<V, A> Codec for List<V, A>
-where
-    V: Ord + Clone + Codec,
-    A: Ord + Clone + Codec + Debug,
-{
-    fn encode(&self, out: &mut Vec<u8>) {
-        let mut actors: Vec<A> = self
-            .nodes()
-            .flat_map(|(id, n)| std::iter::once(&id.actor).chain(n.origin.iter().map(|o| &o.actor)))
-            .chain(self.deleted.iter().map(|d| &d.actor))
-            .cloned()
-            .collect();
-        actors.sort();
-        actors.dedup();
-        let table = ActorTable::from_sorted(actors);
-        table.encode(out);
-        put_varint(out, self.ids.len() as u64);
-        for (id, node) in self.nodes() {
-            table.encode_dot(id, out);
-            put_varint(out, node.stamp);
-            match &node.origin {
-                None => out.push(0),
-                Some(o) => {
-                    out.push(1);
-                    table.encode_dot(o, out);
-                }
-            }
-            node.value.encode(out);
-        }
-        put_varint(out, self.deleted.len() as u64);
-        for id in &self.deleted {
-            table.encode_dot(id, out);
-        }
-    }
-
-    fn decode(reader: &mut Reader<'_>) -> Result<Self> {
-        let table = ActorTable::decode(reader)?;
-        let n = read_count(reader, 4 + V::MIN_LEN)?;
-        if n > MAX_NODES {
-            return Err(DecodeError::Invalid("too many list nodes").into());
-        }
-        let mut nodes = BTreeMap::new();
-        let mut last: Option<Dot<A>> = None;
-        for _ in 0..n {
-            let id = table.decode_dot(reader)?;
-            if last.as_ref().is_some_and(|l| *l >= id) {
-                return Err(DecodeError::Invalid("unsorted list ids").into());
-            }
-            let stamp = reader.varint()?;
-            let origin = match reader.u8()? {
-                0 => None,
-                1 => Some(table.decode_dot(reader)?),
-                tag => {
-                    return Err(DecodeError::UnknownTag {
-                        what: "list origin",
-                        tag: u64::from(tag),
-                    }
-                    .into());
-                }
-            };
-            let value = V::decode(reader)?;
-            last = Some(id.clone());
-            nodes.insert(
-                id,
-                Node {
-                    stamp,
-                    origin,
-                    value,
-                },
-            );
-        }
-        let n = read_count(reader, 2)?;
-        let mut deleted = BTreeSet::new();
-        let mut last: Option<Dot<A>> = None;
-        for _ in 0..n {
-            let id = table.decode_dot(reader)?;
-            if last.as_ref().is_some_and(|l| *l >= id) {
-                return Err(DecodeError::Invalid("unsorted deletions").into());
-            }
-            last = Some(id.clone());
-            deleted.insert(id);
-        }
-        Ok(Self::from_parts(nodes, deleted))
-    }
-}
-
-impl<A: Ord + Clone + Codec> Codec for ListDigest<A> {
-    fn encode(&self, out: &mut Vec<u8>) {
-        let table = ActorTable::from_sorted(context_actors(&self.inserts));
-        table.encode(out);
-        encode_context(&self.inserts, &table, out);
-        self.deleted.encode(out);
-    }
-
-    fn decode(reader: &mut Reader<'_>) -> Result<Self> {
-        let table = ActorTable::decode(reader)?;
-        let inserts = decode_context(&table, reader)?;
-        let deleted = DotRanges::decode(reader)?;
-        Ok(Self { inserts, deleted })
     }
 }
 
