@@ -148,6 +148,29 @@ where
     F: Fn(&T, u64) -> T::Op,
     C: Fn(&[Record<T>], &T) -> Result<(), TestCaseError>,
 {
+    converge_observed(n, schedule, actor, make_op, |_| Ok(()), check)
+}
+
+/// [`converge_with`] that also runs `observe` on a replica after every
+/// operation and every merge: for reads that must agree at every moment
+/// of a lossy delivery, not only once everything arrived.
+pub(crate) fn converge_observed<T, F, O, C>(
+    n: usize,
+    schedule: &[Step],
+    actor: impl Fn(usize) -> T::Actor,
+    make_op: F,
+    observe: O,
+    check: C,
+) -> Result<(), TestCaseError>
+where
+    T: Crdt,
+    T::Digest: Clone,
+    T::Op: Clone + Debug,
+    T::Value: PartialEq + Debug + Clone,
+    F: Fn(&T, u64) -> T::Op,
+    O: Fn(&T) -> Result<(), TestCaseError>,
+    C: Fn(&[Record<T>], &T) -> Result<(), TestCaseError>,
+{
     let mut replicas: Vec<Replica<T>> = (0..n)
         .map(|_| Replica {
             state: T::default(),
@@ -181,6 +204,7 @@ where
                     rep.seen.insert(id);
                     rep.group.merge(&delta);
                     rep.group_ids.insert(id);
+                    observe(&rep.state)?;
                 } else {
                     prop_assert_eq!(&pre, &rep.state, "a failed op changed the state");
                 }
@@ -231,6 +255,7 @@ where
                         let rep = &mut replicas[msg.to];
                         rep.state.merge(&state);
                         rep.seen.extend(msg.ids);
+                        observe(&rep.state)?;
                     }
                     Payload::Digest(digest) => {
                         let rep = &replicas[msg.to];
@@ -256,6 +281,7 @@ where
             let missing = replicas[i].state.missing(&digest);
             let expected = replicas[j].state.merged(&replicas[i].state);
             replicas[j].state.merge(&missing);
+            observe(&replicas[j].state)?;
             prop_assert_eq!(&replicas[j].state, &expected, "anti-entropy fell short");
             let ids = replicas[i].seen.clone();
             replicas[j].seen.extend(ids);

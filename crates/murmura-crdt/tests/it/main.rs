@@ -3,6 +3,7 @@
 
 mod counters;
 mod harness;
+mod lists;
 mod maps;
 mod pruning;
 mod registers;

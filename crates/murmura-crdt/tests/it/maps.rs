@@ -1,4 +1,6 @@
-use crate::harness::{Record, converge, converge_with, garbage, irredundant, laws, states, steps};
+use crate::harness::{
+    Record, converge, converge_observed, garbage, irredundant, laws, states, steps,
+};
 use murmura_crdt::{
     CausalCounter, CounterDots, DeltaCrdt, ElemDots, Lattice, List, ListOp, LwwMap, MapOp, ORMap,
     SetOp,
@@ -83,6 +85,21 @@ proptest! {
     #[test]
     fn setmap_converges(s in steps(80), n in 3..6usize) {
         converge(n, &s, |i| i as u64, setmap_op, setmap_spec)?;
+    }
+
+    /// A map's size and content agree at every moment of a lossy delivery.
+    #[test]
+    fn map_reads_agree_through_lossy_delivery(s in steps(80), n in 3..6usize) {
+        converge_observed(n, &s, |i| i as u64, setmap_op, |m: &SetMap| {
+            let value = DeltaCrdt::value(m);
+            prop_assert_eq!(m.len(), value.len());
+            prop_assert_eq!(m.is_empty(), value.is_empty());
+            for (k, v) in &value {
+                prop_assert!(m.contains_key(k));
+                prop_assert!(!v.is_empty(), "a present key with no content");
+            }
+            Ok(())
+        }, |_, _| Ok(()))?;
     }
 
     #[test]
@@ -180,7 +197,7 @@ proptest! {
             alive.sort();
             alive
         };
-        converge_with(n, &s, |i| i as u64, list_op, |h, list: &List<u64, u64>| {
+        converge_observed(n, &s, |i| i as u64, list_op, crate::lists::reads_agree, |h, list: &List<u64, u64>| {
             let mut got = list.to_vec();
             got.sort();
             prop_assert_eq!(got, expected(h));

@@ -1,4 +1,6 @@
-use crate::harness::{Record, converge, garbage, irredundant, laws, maximal, states, steps};
+use crate::harness::{
+    Record, converge, converge_observed, garbage, irredundant, laws, maximal, states, steps,
+};
 use murmura_crdt::{GSet, ORSet, RemoveWinsSet, SetOp, TwoPSet};
 use proptest::prelude::*;
 
@@ -83,6 +85,22 @@ proptest! {
     #[test]
     fn orset_converges_add_wins(s in steps(80), n in 3..6usize) {
         converge(n, &s, |i| i as u64, setop::<ORSet<u64, u64>>, add_wins)?;
+    }
+
+    /// Size, emptiness, membership and iteration agree at every moment of
+    /// a lossy delivery.
+    #[test]
+    fn orset_reads_agree_through_lossy_delivery(s in steps(80), n in 3..6usize) {
+        converge_observed(n, &s, |i| i as u64, setop::<ORSet<u64, u64>>, |set: &ORSet<u64, u64>| {
+            let items: Vec<u64> = set.iter().copied().collect();
+            prop_assert_eq!(set.len(), items.len());
+            prop_assert_eq!(set.is_empty(), items.is_empty());
+            prop_assert!(items.windows(2).all(|w| w[0] < w[1]), "iteration not ascending");
+            for e in 0..8u64 {
+                prop_assert_eq!(set.contains(&e), items.contains(&e));
+            }
+            Ok(())
+        }, |_, _| Ok(()))?;
     }
 
     #[test]
