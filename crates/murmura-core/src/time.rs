@@ -39,6 +39,7 @@ macro_rules! inherent_reads {
         }
     )+};
 }
+#[cfg(feature = "fast-clock")]
 use inherent_reads;
 
 /// A source of the current time, as a [`Duration`] since the clock's own epoch.

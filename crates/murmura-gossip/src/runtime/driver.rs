@@ -10,12 +10,15 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::{Semaphore, broadcast, mpsc, oneshot};
 use tokio::time::{Instant, sleep_until, timeout};
 
-use super::stream::{exchange, read_frame};
+use super::stream::{Request, connection, read_frame};
 use super::{Command, Options, RuntimeStats};
 use crate::core::{Event, Swim, TransmitKind};
 use crate::error::Result;
 
 /// What finished push-pull work reports back to the loop.
+/// How long a kept connection may sit unused before it is closed.
+const IDLE: Duration = Duration::from_secs(30);
+
 enum StreamDone {
     /// Our request was answered.
     Answer(SocketAddr, Vec<u8>),
@@ -70,6 +73,7 @@ pub(crate) async fn spawn(options: Options) -> Result<Spawned> {
         stop_at: None,
         on_left: None,
         joining: None,
+        connections: std::collections::HashMap::new(),
     };
     tokio::spawn(driver.run(command_rx));
     Ok((commands, events, advertise))
@@ -87,6 +91,8 @@ struct Driver {
     stop_at: Option<Duration>,
     on_left: Option<oneshot::Sender<()>>,
     joining: Option<Joining>,
+    /// A kept connection per peer for push-pull and reliable messages.
+    connections: std::collections::HashMap<SocketAddr, mpsc::Sender<Request>>,
 }
 
 /// A join waiting for its seeds to answer.
@@ -297,7 +303,9 @@ impl Driver {
         }
     }
 
-    /// Serves one inbound push-pull on its own task.
+    /// Serves one inbound connection on its own task: request after
+    /// request, each answered, until the peer closes it, a request is
+    /// refused, or it stays idle.
     fn serve(
         &mut self,
         mut conn: TcpStream,
@@ -310,19 +318,27 @@ impl Driver {
             return;
         };
         let limit = self.options.stream_timeout;
+        let idle = IDLE.max(limit);
+        let _ = conn.set_nodelay(true);
         tokio::spawn(async move {
             let _permit = permit;
-            let work = async {
-                let request = read_frame(&mut conn, max).await.ok()?;
-                let (tx, rx) = oneshot::channel();
-                done.send(StreamDone::Inbound(from, request, tx))
-                    .await
-                    .ok()?;
-                let answer = rx.await.ok()??;
-                conn.write_all(&answer).await.ok()?;
-                conn.flush().await.ok()
-            };
-            let _ = timeout(limit, work).await;
+            loop {
+                let Ok(Ok(request)) = timeout(idle, read_frame(&mut conn, max)).await else {
+                    return;
+                };
+                let work = async {
+                    let (tx, rx) = oneshot::channel();
+                    done.send(StreamDone::Inbound(from, request, tx))
+                        .await
+                        .ok()?;
+                    let answer = rx.await.ok()??;
+                    conn.write_all(&answer).await.ok()?;
+                    conn.flush().await.ok()
+                };
+                if timeout(limit, work).await.ok().flatten().is_none() {
+                    return;
+                }
+            }
         });
     }
 
@@ -337,14 +353,27 @@ impl Driver {
                     }
                 }
                 TransmitKind::Stream => {
-                    let done = done.clone();
                     let limit = self.options.stream_timeout;
                     let max = self.options.config.max_stream_bytes;
+                    let conn = self
+                        .connections
+                        .entry(t.to)
+                        .and_modify(|c| {
+                            if c.is_closed() {
+                                *c = connection(t.to, max, limit, IDLE);
+                            }
+                        })
+                        .or_insert_with(|| connection(t.to, max, limit, IDLE));
+                    let (tx, rx) = oneshot::channel();
+                    // Queued in order on the peer's connection; a full queue
+                    // fails the request at once rather than buffering more.
+                    let queued = conn.try_send((t.bytes, tx)).is_ok();
+                    let done = done.clone();
+                    let to = t.to;
                     tokio::spawn(async move {
-                        let result = timeout(limit, exchange(t.to, &t.bytes, max)).await;
-                        let msg = match result {
-                            Ok(Ok(answer)) => StreamDone::Answer(t.to, answer),
-                            _ => StreamDone::Failed(t.to),
+                        let msg = match (queued, rx.await) {
+                            (true, Ok(Ok(answer))) => StreamDone::Answer(to, answer),
+                            _ => StreamDone::Failed(to),
                         };
                         let _ = done.send(msg).await;
                     });

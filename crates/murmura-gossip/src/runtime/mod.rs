@@ -53,7 +53,8 @@ pub struct Options {
     pub incarnation: u64,
     /// How long a push-pull connection may take end to end.
     pub stream_timeout: Duration,
-    /// Inbound push-pull exchanges served at once; more are refused.
+    /// Inbound connections (push-pull and reliable messages; each peer keeps
+    /// one open while it talks to us) served at once; more are refused.
     pub max_inbound_streams: usize,
     /// Events buffered per subscriber; a slower subscriber skips events.
     pub event_buffer: usize,
@@ -73,7 +74,7 @@ impl Options {
             config,
             rng_seed: None,
             incarnation: 0,
-            max_inbound_streams: 32,
+            max_inbound_streams: 256,
             event_buffer: 1024,
             reresolve_interval: Duration::from_secs(60),
         }
