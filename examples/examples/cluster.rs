@@ -116,10 +116,7 @@ impl Cluster {
     async fn start_member(&mut self, i: usize) -> Result<(), Box<dyn std::error::Error>> {
         let name = self.members[i].name.clone();
         let bind: SocketAddr = "127.0.0.1:0".parse()?;
-        let mut gossip_options = Options::new(name.clone(), bind, gossip_config());
-        // Store batches travel as reliable messages, one stream each (for now).
-        gossip_options.max_inbound_streams = 1024;
-        let gossip = Gossip::start(gossip_options).await?;
+        let gossip = Gossip::start(Options::new(name.clone(), bind, gossip_config())).await?;
         if !self.seed.is_empty() {
             gossip.join([self.seed.as_str()]).await?;
         } else {

@@ -29,7 +29,6 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
     let mut options = Options::new(name.clone(), s.bind, config);
     options.advertise = s.advertise;
-    options.max_inbound_streams = 1024;
     let gossip = Gossip::start(options).await?;
     if let Some(zone) = &s.zone {
         gossip
