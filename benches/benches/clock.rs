@@ -344,8 +344,8 @@ fn hlc(c: &mut Criterion) {
 
 /// Paired A/B rounds: criterion rows measured one after another can differ
 /// by tens of percent when the machine's CPU share drifts. Alternating short
-/// rounds of every row and taking the median of per-round ratios cancels
-/// that drift.
+/// rounds of every row (order reversed every other round) and taking the
+/// median of per-round ratios cancels that drift.
 fn hlc_paired(_: &mut Criterion) {
     const ROUNDS: usize = 40;
     const OPS: u64 = 100_000;
@@ -381,21 +381,27 @@ fn hlc_paired(_: &mut Criterion) {
             );
         }
     };
+    // Rows alternate, the order reversed every other round (as the
+    // outside harness the README's claims are checked with).
+    let order = |round: usize| -> Vec<usize> {
+        let n = loops.len();
+        (0..n).map(|j| if round % 2 == 0 { j } else { n - 1 - j }).collect()
+    };
     let mut per_op = vec![Vec::new(); loops.len()];
-    for _ in 0..ROUNDS {
-        for (k, run) in loops.iter().enumerate() {
+    for round in 0..ROUNDS {
+        for k in order(round) {
             let start = Instant::now();
-            run(OPS);
+            loops[k](OPS);
             per_op[k].push(start.elapsed().as_nanos() as f64 / OPS as f64);
         }
     }
     report(1, &per_op);
     let mut per_op = vec![Vec::new(); loops.len()];
     with_two_threads(&loops, |pair| {
-        for _ in 0..ROUNDS {
-            for (k, row) in per_op.iter_mut().enumerate() {
+        for round in 0..ROUNDS {
+            for k in order(round) {
                 let elapsed = pair.run(k, OPS);
-                row.push(elapsed.as_nanos() as f64 / OPS as f64);
+                per_op[k].push(elapsed.as_nanos() as f64 / OPS as f64);
             }
         }
     });
