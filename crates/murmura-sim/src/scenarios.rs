@@ -2,6 +2,8 @@
 //! cluster, applies its faults and measures, returning a report. Tests run
 //! them small; the `gossip_sim` example runs them at scale.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use murmura_gossip::{Config, State};
@@ -25,6 +27,9 @@ pub struct Setup {
     pub link: Link,
     /// Longest a scenario waits for anything.
     pub max: Duration,
+    /// If set, the virtual time (in milliseconds) is stored here as the
+    /// scenario runs, for a progress display on another thread.
+    pub progress: Option<Arc<AtomicU64>>,
 }
 
 impl Setup {
@@ -36,6 +41,26 @@ impl Setup {
             config: Config::lan(),
             link: Link::LAN,
             max: Duration::from_secs(300),
+            progress: None,
+        }
+    }
+
+    /// Drives `sim` for `d`, reporting progress every virtual second.
+    fn drive(&self, sim: &mut SwimSim, d: Duration) {
+        let Some(p) = &self.progress else {
+            sim.drive(d);
+            return;
+        };
+        let end = sim.now() + d;
+        while sim.now() < end {
+            sim.drive((end - sim.now()).min(Duration::from_secs(1)));
+            p.store(sim.now().as_millis() as u64, Ordering::Relaxed);
+        }
+    }
+
+    fn tick(&self, sim: &SwimSim) {
+        if let Some(p) = &self.progress {
+            p.store(sim.now().as_millis() as u64, Ordering::Relaxed);
         }
     }
 
@@ -46,7 +71,10 @@ impl Setup {
     /// A cluster that has converged (panics with the seed if it does not within `max`).
     fn converged_cluster(&self) -> SwimSim {
         let mut sim = self.cluster(1);
-        let ok = sim.drive_until(self.max, Duration::from_millis(500), converged);
+        let ok = sim.drive_until(self.max, Duration::from_millis(500), |s| {
+            self.tick(s);
+            converged(s)
+        });
         assert!(ok, "bootstrap of {} did not converge", self.n);
         sim
     }
@@ -120,7 +148,7 @@ pub fn bootstrap(setup: &Setup, seeds: usize) -> Bootstrap {
         if count == n {
             break;
         }
-        sim.drive(step);
+        setup.drive(&mut sim, step);
     }
     let window = sim.now();
     Bootstrap {
@@ -155,7 +183,7 @@ pub struct Crashes {
 /// Scenario 2: a converged cluster; `k` members crash at once.
 pub fn crashes(setup: &Setup, k: usize) -> Crashes {
     let mut sim = setup.converged_cluster();
-    sim.drive(Duration::from_secs(2));
+    setup.drive(&mut sim, Duration::from_secs(2));
     let n = setup.n;
     let victims: Vec<NodeId> = (1..=k).map(|i| i * n / (k + 1)).collect();
     let t0 = sim.now();
@@ -174,7 +202,10 @@ pub fn crashes(setup: &Setup, k: usize) -> Crashes {
                 .is_some_and(|t| t.all_know().is_some())
         })
     };
-    sim.drive_until(setup.max, Duration::from_millis(100), all_known);
+    sim.drive_until(setup.max, Duration::from_millis(100), |s| {
+        setup.tick(s);
+        all_known(s)
+    });
     let window = sim.now() - t0;
     let since = |d: Option<Duration>| d.map(|d| d - t0);
     let tracks: Vec<_> = victims
@@ -231,13 +262,14 @@ impl FalsePositives {
 }
 
 fn false_positives(
+    setup: &Setup,
     mut sim: SwimSim,
     slow: &[NodeId],
     run: Duration,
     before: Vec<Traffic>,
 ) -> FalsePositives {
     let n = sim.len();
-    sim.drive(run);
+    setup.drive(&mut sim, run);
     let healthy: Vec<NodeId> = (0..n).filter(|i| !slow.contains(i)).collect();
     let missing_at_end = healthy
         .iter()
@@ -268,7 +300,7 @@ pub fn uniform_loss(setup: &Setup, p: f64, run: Duration) -> FalsePositives {
     let mut sim = setup.converged_cluster();
     sim.net_mut().default_link.loss = p;
     let before = sim.all_traffic().to_vec();
-    false_positives(sim, &[], run, before)
+    false_positives(setup, sim, &[], run, before)
 }
 
 /// Lifeguard's parts switched off: no local health (awareness capped at
@@ -290,7 +322,7 @@ pub fn slow_members(setup: &Setup, slow: usize, period: Duration, run: Duration)
         sim.observer_mut().set_slow(id, true);
     }
     let before = sim.all_traffic().to_vec();
-    false_positives(sim, &ids, run, before)
+    false_positives(setup, sim, &ids, run, before)
 }
 
 /// Which members a partition cuts off.
@@ -332,7 +364,7 @@ pub fn partition(setup: &Setup, split: Split) -> Partition {
     };
     sim.net_mut().partition(&[&side]);
     let held = (longest_suspicion(&setup.config, n) * 2).max(crash_bound(&setup.config, n));
-    sim.drive(held);
+    setup.drive(&mut sim, held);
     let settled = |minority: bool| {
         (0..n).filter(|id| side.contains(id) == minority).all(|id| {
             let mine = if minority { side.len() } else { n - side.len() };
@@ -344,6 +376,7 @@ pub fn partition(setup: &Setup, split: Split) -> Partition {
     let t0 = sim.now();
     let mut curve = Vec::new();
     let ok = sim.drive_until(setup.max, Duration::from_millis(250), |s| {
+        setup.tick(s);
         let done = s
             .up()
             .filter(|&i| s.core(i).is_some_and(|c| c.num_live() == n))
@@ -383,7 +416,7 @@ pub fn restarts(setup: &Setup, k: usize, down: Duration, gap: Duration) -> Resta
     let mut addrs = Vec::new();
     for &id in &ids {
         sim.crash(id);
-        sim.drive(down);
+        setup.drive(&mut sim, down);
         let config = setup.config.clone();
         let addr = sim.restart(id, swim::spawner(&config));
         sim.observer_mut().restarted(id);
@@ -391,7 +424,7 @@ pub fn restarts(setup: &Setup, k: usize, down: Duration, gap: Duration) -> Resta
         sim.act(id, |c, now| c.join(now, seed));
         restarted_at.push(sim.now());
         addrs.push(addr);
-        sim.drive(gap);
+        setup.drive(&mut sim, gap);
     }
     let accepted_by = |s: &SwimSim, id: NodeId, addr: u64| {
         let name = swim::name(id);
@@ -412,7 +445,7 @@ pub fn restarts(setup: &Setup, k: usize, down: Duration, gap: Duration) -> Resta
         if accepted.iter().all(Option::is_some) || sim.now() >= end {
             break;
         }
-        sim.drive(Duration::from_millis(250));
+        setup.drive(&mut sim, Duration::from_millis(250));
     }
     let ghosts = ids
         .iter()
@@ -498,7 +531,7 @@ pub fn lossy_members(setup: &Setup, fraction: f64, loss: f64, run: Duration) -> 
         sim.net_mut().set_egress_loss(f, loss);
         sim.observer_mut().set_slow(f, true);
     }
-    sim.drive(run);
+    setup.drive(&mut sim, run);
     hard_case(&sim, faulty)
 }
 
@@ -515,7 +548,7 @@ pub fn flipping_ingress(setup: &Setup, flip: Duration, run: Duration) -> HardCas
             .set_ingress_loss(f, if lossy { 1.0 } else { 0.0 });
         lossy = !lossy;
         let d = flip.min(end - sim.now());
-        sim.drive(d);
+        setup.drive(&mut sim, d);
     }
     hard_case(&sim, vec![f])
 }
@@ -576,7 +609,7 @@ pub fn broadcast_in_churn(setup: &Setup, fraction: f64, size: usize) -> Churn {
         {
             metadata = Some(sim.now() - t0);
         }
-        sim.drive(Duration::from_millis(100));
+        setup.drive(&mut sim, Duration::from_millis(100));
     }
     let deliveries = sim
         .observer()
