@@ -22,6 +22,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use murmura_sim::Summary;
 use murmura_sim::TrafficSummary;
 use murmura_sim::scenarios::{self, Setup, Split};
+use murmura_sim::swim;
 use plotters::prelude::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -42,7 +43,10 @@ enum Scenario {
     Restart,
     /// 8. A 1 KB broadcast and a metadata update while 10 % crash.
     Churn,
-    /// Every scenario.
+    /// The simulator's own cost: bootstrap, then `duration` of steady state
+    /// (CPU per simulated second, resident memory per member).
+    Steady,
+    /// Every scenario but `steady`.
     All,
 }
 
@@ -117,6 +121,74 @@ fn cpu_secs() -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
+/// Resident memory of this process now, in bytes.
+fn rss() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb * 1024.0)
+}
+
+/// Bootstrap, then `duration` of steady state: what the simulator costs.
+fn steady(setup: &Setup, duration: Duration, r: &mut Report) {
+    let n = setup.n;
+    let (rss0, cpu0) = (rss(), cpu_secs());
+    let mut sim = swim::cluster(setup.seed, n, 1, &setup.config, setup.link);
+    let ok = sim.drive_until(setup.max, Duration::from_secs(1), |s| {
+        if let Some(p) = &setup.progress {
+            p.store(s.now().as_millis() as u64, Ordering::Relaxed);
+        }
+        swim::converged(s)
+    });
+    let boot = sim.now();
+    let (rss1, cpu1) = (rss(), cpu_secs());
+    let before = sim.all_traffic().to_vec();
+    let end = sim.now() + duration;
+    while sim.now() < end {
+        sim.drive(Duration::from_secs(1));
+        if let Some(p) = &setup.progress {
+            p.store(sim.now().as_millis() as u64, Ordering::Relaxed);
+        }
+    }
+    let cpu2 = cpu_secs();
+    let traffic: Vec<_> = (0..n).map(|i| sim.traffic(i).since(&before[i])).collect();
+    r.add(
+        "steady state",
+        "converged (1 = yes)",
+        f64::from(u8::from(ok)),
+    );
+    r.add("steady state", "bootstrap, simulated s", boot.as_secs_f64());
+    r.add("steady state", "bootstrap, CPU s", cpu1 - cpu0);
+    r.add(
+        "steady state",
+        "CPU s per simulated s",
+        (cpu2 - cpu1) / duration.as_secs_f64(),
+    );
+    r.add(
+        "steady state",
+        "resident KiB per member",
+        (rss1 - rss0) / 1024.0 / n as f64,
+    );
+    r.add(
+        "steady state",
+        "events per simulated s",
+        sim.stats().events as f64 / sim.now().as_secs_f64(),
+    );
+    if r.traffic.iter().all(|x| x.0 != "steady state") {
+        r.traffic.push((
+            "steady state".into(),
+            TrafficSummary::of(&traffic, duration),
+        ));
+    }
+    r.virtual_secs += sim.now().as_secs_f64();
+    if let Some(p) = &setup.progress {
+        p.store(0, Ordering::Relaxed);
+    }
+}
+
 /// Peak resident memory of this process, in bytes.
 fn peak_rss() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -137,6 +209,10 @@ fn lap(setup: &Setup, r: &mut Report) {
 
 fn run(which: Scenario, setup: &Setup, duration: Duration, r: &mut Report) {
     let n = setup.n;
+    if which == Scenario::Steady {
+        steady(setup, duration, r);
+        return;
+    }
     let all = which == Scenario::All;
     if all || which == Scenario::Bootstrap {
         for seeds in [1, 3] {
