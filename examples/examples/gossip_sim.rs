@@ -164,8 +164,8 @@ fn steady(setup: &Setup, duration: Duration, r: &mut Report) {
     r.add("steady state", "bootstrap, CPU s", cpu1 - cpu0);
     r.add(
         "steady state",
-        "CPU s per simulated s",
-        (cpu2 - cpu1) / duration.as_secs_f64(),
+        "CPU ms per simulated s",
+        1000.0 * (cpu2 - cpu1) / duration.as_secs_f64(),
     );
     r.add(
         "steady state",
