@@ -1,10 +1,15 @@
 //! Generic law checks and a chaotic-network convergence harness that every
-//! type's tests drive.
+//! type's tests drive. The network is murmura-sim's: replicas are cores on
+//! a seeded link that loses, duplicates and reorders datagrams.
 
 use murmura_crdt::{AntiEntropy, Codec, DeltaCrdt};
+use murmura_sim::{Addr, Core, Delivery, Input, Link, Output, Sim};
 use proptest::prelude::*;
+use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::fmt::Debug;
+use std::rc::Rc;
+use std::time::Duration;
 
 /// What every state type in these tests implements.
 pub(crate) trait Crdt: DeltaCrdt + AntiEntropy + Codec + Debug
@@ -30,11 +35,13 @@ pub(crate) enum Step {
     State(usize, usize),
     /// `from` sends its digest to `to`, which answers with what is missing.
     Digest(usize, usize),
-    /// Deliver the message at this position (mod the queue length).
+    /// Let `n % 4` ms of network time pass: datagrams due arrive (or are
+    /// lost, or duplicated, as the seeded link decides).
     Deliver(usize),
-    /// Deliver and keep a copy (a duplicate).
+    /// Let `n % 8` ms pass.
     Duplicate(usize),
-    /// Lose the message.
+    /// An outage: `n % 4` ms pass and every datagram sent meanwhile (the
+    /// answers to digests arriving then) is lost.
     Drop(usize),
 }
 
@@ -70,41 +77,106 @@ impl<T: DeltaCrdt> Record<T> {
     }
 }
 
-enum Payload<T: AntiEntropy> {
-    Bytes(Vec<u8>),
-    Digest(T::Digest),
-}
+/// What a datagram carries: merged state bytes, or a digest (kept in a
+/// slab shared by the replicas — digests have no wire form), with the ids of
+/// the operations whose effects it carries (for the spec).
+const BYTES: u8 = 0;
+const DIGEST: u8 = 1;
 
-struct Message<T: AntiEntropy> {
-    from: usize,
-    to: usize,
-    payload: Payload<T>,
-    /// Operations whose effects the payload carries (for the spec).
-    ids: BTreeSet<usize>,
-}
-
-impl<T: AntiEntropy> Clone for Message<T>
-where
-    T::Digest: Clone,
-{
-    fn clone(&self) -> Self {
-        Self {
-            from: self.from,
-            to: self.to,
-            payload: match &self.payload {
-                Payload::Bytes(b) => Payload::Bytes(b.clone()),
-                Payload::Digest(d) => Payload::Digest(d.clone()),
-            },
-            ids: self.ids.clone(),
-        }
+fn encode(tag: u8, ids: &BTreeSet<usize>, payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    out.extend_from_slice(&(ids.len() as u64).to_le_bytes());
+    for id in ids {
+        out.extend_from_slice(&(*id as u64).to_le_bytes());
     }
+    out.extend_from_slice(payload);
+    out
 }
 
-struct Replica<T> {
+fn decode(b: &[u8]) -> (u8, BTreeSet<usize>, &[u8]) {
+    let word = |i: usize| u64::from_le_bytes(b[1 + 8 * i..9 + 8 * i].try_into().unwrap()) as usize;
+    let n = word(0);
+    let ids = (1..=n).map(word).collect();
+    (b[0], ids, &b[9 + 8 * n..])
+}
+
+/// One replica as a sans-IO core in the simulator.
+struct Replica<T: AntiEntropy> {
     state: T,
     seen: BTreeSet<usize>,
     group: T,
     group_ids: BTreeSet<usize>,
+    out: Vec<Output>,
+    digests: Rc<RefCell<Vec<T::Digest>>>,
+}
+
+impl<T: AntiEntropy> Replica<T> {
+    fn send(&mut self, to: usize, tag: u8, ids: &BTreeSet<usize>, payload: &[u8]) {
+        self.out.push(Output {
+            to: to as Addr,
+            delivery: Delivery::Datagram,
+            bytes: encode(tag, ids, payload),
+        });
+    }
+}
+
+impl<T> Core for Replica<T>
+where
+    T: Crdt,
+    T::Digest: Clone,
+{
+    type Event = ();
+
+    fn handle(&mut self, _now: Duration, from: Addr, input: Input<'_>) -> Option<Vec<u8>> {
+        let Input::Datagram(bytes) = input else {
+            return None;
+        };
+        let (tag, ids, payload) = decode(bytes);
+        if tag == BYTES {
+            let state = T::from_bytes(payload).expect("our own encoding decodes");
+            self.state.merge(&state);
+            self.seen.extend(ids);
+        } else {
+            let i = u64::from_le_bytes(payload.try_into().unwrap()) as usize;
+            let digest = self.digests.borrow()[i].clone();
+            let missing = self.state.missing(&digest);
+            let seen = self.seen.clone();
+            self.send(from as usize, BYTES, &seen, &missing.to_bytes());
+        }
+        None
+    }
+
+    fn handle_timer(&mut self, _now: Duration) {}
+
+    fn poll_transmit(&mut self) -> Option<Output> {
+        self.out.pop()
+    }
+
+    fn poll_timeout(&self) -> Option<Duration> {
+        None
+    }
+}
+
+/// The chaotic link: 1 ms plus up to 4 ms of jitter (so datagrams
+/// reorder), a fifth lost, a tenth duplicated.
+const CHAOS: Link = Link {
+    latency: Duration::from_millis(1),
+    jitter: Duration::from_millis(4),
+    loss: 0.2,
+    duplicate: 0.1,
+};
+
+/// The network's seed, a function of the schedule: proptest replays and
+/// shrinks a failing case exactly.
+fn seed_of(schedule: &[Step]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(format!("{schedule:?}").as_bytes())
+}
+
+fn state<T: Crdt>(sim: &Sim<Replica<T>>, i: usize) -> &T
+where
+    T::Digest: Clone,
+{
+    &sim.core(i).expect("replicas never crash here").state
 }
 
 /// Runs `schedule` over `n` replicas connected by a channel that drops,
@@ -152,8 +224,9 @@ where
 }
 
 /// [`converge_with`] that also runs `observe` on a replica after every
-/// operation and every merge: for reads that must agree at every moment
-/// of a lossy delivery, not only once everything arrived.
+/// operation, and on every replica after every delivery step: for reads
+/// that must agree at every moment of a lossy delivery, not only once
+/// everything arrived.
 pub(crate) fn converge_observed<T, F, O, C>(
     n: usize,
     schedule: &[Step],
@@ -171,126 +244,124 @@ where
     O: Fn(&T) -> Result<(), TestCaseError>,
     C: Fn(&[Record<T>], &T) -> Result<(), TestCaseError>,
 {
-    let mut replicas: Vec<Replica<T>> = (0..n)
-        .map(|_| Replica {
+    let digests: Rc<RefCell<Vec<T::Digest>>> = Rc::default();
+    let mut sim: Sim<Replica<T>> = Sim::new(seed_of(schedule));
+    sim.net_mut().default_link = CHAOS;
+    for _ in 0..n {
+        let digests = digests.clone();
+        sim.add(|_| Replica {
             state: T::default(),
             seen: BTreeSet::new(),
             group: T::default(),
             group_ids: BTreeSet::new(),
-        })
-        .collect();
+            out: Vec::new(),
+            digests,
+        });
+    }
     let mut history: Vec<Record<T>> = Vec::new();
-    let mut queue: Vec<Message<T>> = Vec::new();
 
     for step in schedule {
         match *step {
             Step::Op(r, raw) => {
                 let r = r % n;
-                let rep = &mut replicas[r];
-                let op = make_op(&rep.state, raw);
-                let before = rep.state.value();
-                let pre = rep.state.clone();
-                if let Ok(delta) = rep.state.apply(&actor(r), op.clone()) {
-                    // The delta has the mutation's effect on the pre-state.
-                    prop_assert_eq!(&pre.merged(&delta), &rep.state, "delta != mutation");
-                    let id = history.len();
-                    history.push(Record {
-                        id,
-                        replica: r,
-                        op,
-                        past: rep.seen.clone(),
-                        before,
-                    });
-                    rep.seen.insert(id);
-                    rep.group.merge(&delta);
-                    rep.group_ids.insert(id);
-                    observe(&rep.state)?;
-                } else {
-                    prop_assert_eq!(&pre, &rep.state, "a failed op changed the state");
-                }
+                let record = sim
+                    .act(r, |rep, _| {
+                        let op = make_op(&rep.state, raw);
+                        let before = rep.state.value();
+                        let pre = rep.state.clone();
+                        match rep.state.apply(&actor(r), op.clone()) {
+                            Ok(delta) => {
+                                // The delta has the mutation's effect on the pre-state.
+                                prop_assert_eq!(
+                                    &pre.merged(&delta),
+                                    &rep.state,
+                                    "delta != mutation"
+                                );
+                                let id = history.len();
+                                let past = rep.seen.clone();
+                                rep.seen.insert(id);
+                                rep.group.merge(&delta);
+                                rep.group_ids.insert(id);
+                                observe(&rep.state)?;
+                                Ok(Some(Record {
+                                    id,
+                                    replica: r,
+                                    op,
+                                    past,
+                                    before,
+                                }))
+                            }
+                            Err(_) => {
+                                prop_assert_eq!(&pre, &rep.state, "a failed op changed the state");
+                                Ok(None)
+                            }
+                        }
+                    })
+                    .expect("replicas never crash here")?;
+                history.extend(record);
             }
             Step::Delta(a, b) => {
                 let (a, b) = (a % n, b % n);
-                let rep = &mut replicas[a];
-                let group = std::mem::take(&mut rep.group);
-                let ids = std::mem::take(&mut rep.group_ids);
-                queue.push(Message {
-                    from: a,
-                    to: b,
-                    payload: Payload::Bytes(group.to_bytes()),
-                    ids,
+                sim.act(a, |rep, _| {
+                    let group = std::mem::take(&mut rep.group);
+                    let ids = std::mem::take(&mut rep.group_ids);
+                    rep.send(b, BYTES, &ids, &group.to_bytes());
                 });
             }
             Step::State(a, b) => {
                 let (a, b) = (a % n, b % n);
-                queue.push(Message {
-                    from: a,
-                    to: b,
-                    payload: Payload::Bytes(replicas[a].state.to_bytes()),
-                    ids: replicas[a].seen.clone(),
+                sim.act(a, |rep, _| {
+                    let (seen, bytes) = (rep.seen.clone(), rep.state.to_bytes());
+                    rep.send(b, BYTES, &seen, &bytes);
                 });
             }
             Step::Digest(a, b) => {
                 let (a, b) = (a % n, b % n);
-                queue.push(Message {
-                    from: a,
-                    to: b,
-                    payload: Payload::Digest(replicas[a].state.digest()),
-                    ids: BTreeSet::new(),
+                sim.act(a, |rep, _| {
+                    let i = {
+                        let mut d = rep.digests.borrow_mut();
+                        d.push(rep.state.digest());
+                        d.len() - 1
+                    };
+                    rep.send(b, DIGEST, &BTreeSet::new(), &(i as u64).to_le_bytes());
                 });
             }
-            Step::Deliver(i) | Step::Duplicate(i) | Step::Drop(i) if !queue.is_empty() => {
-                let i = i % queue.len();
-                let msg = if matches!(step, Step::Duplicate(_)) {
-                    queue[i].clone()
-                } else {
-                    queue.swap_remove(i)
-                };
-                if matches!(step, Step::Drop(_)) {
-                    continue;
-                }
-                match msg.payload {
-                    Payload::Bytes(bytes) => {
-                        let state = T::from_bytes(&bytes).expect("our own encoding decodes");
-                        let rep = &mut replicas[msg.to];
-                        rep.state.merge(&state);
-                        rep.seen.extend(msg.ids);
-                        observe(&rep.state)?;
-                    }
-                    Payload::Digest(digest) => {
-                        let rep = &replicas[msg.to];
-                        let missing = rep.state.missing(&digest);
-                        queue.push(Message {
-                            from: msg.to,
-                            to: msg.from,
-                            payload: Payload::Bytes(missing.to_bytes()),
-                            ids: rep.seen.clone(),
-                        });
-                    }
-                }
+            Step::Deliver(t) => sim.drive(Duration::from_millis(t as u64 % 4)),
+            Step::Duplicate(t) => sim.drive(Duration::from_millis(t as u64 % 8)),
+            Step::Drop(t) => {
+                sim.net_mut().default_link.loss = 1.0;
+                sim.drive(Duration::from_millis(t as u64 % 4));
+                sim.net_mut().default_link.loss = CHAOS.loss;
             }
-            _ => {}
+        }
+        if matches!(step, Step::Deliver(_) | Step::Duplicate(_) | Step::Drop(_)) {
+            for i in 0..n {
+                observe(state(&sim, i))?;
+            }
         }
     }
+    // What is still in flight arrives (or is lost).
+    sim.drive(Duration::from_millis(100));
 
     // Heal: two rounds of anti-entropy around a ring, no losses.
     for _ in 0..2 {
         for i in 0..n {
             let j = (i + 1) % n;
-            let digest = replicas[j].state.digest();
-            let missing = replicas[i].state.missing(&digest);
-            let expected = replicas[j].state.merged(&replicas[i].state);
-            replicas[j].state.merge(&missing);
-            observe(&replicas[j].state)?;
-            prop_assert_eq!(&replicas[j].state, &expected, "anti-entropy fell short");
-            let ids = replicas[i].seen.clone();
-            replicas[j].seen.extend(ids);
+            let digest = state(&sim, j).digest();
+            let missing = state(&sim, i).missing(&digest);
+            let expected = state(&sim, j).merged(state(&sim, i));
+            let ids = sim.core(i).expect("replicas never crash here").seen.clone();
+            sim.act(j, |rep, _| {
+                rep.state.merge(&missing);
+                rep.seen.extend(ids);
+            });
+            prop_assert_eq!(state(&sim, j), &expected, "anti-entropy fell short");
         }
     }
-    for r in &replicas[1..] {
-        prop_assert_eq!(&r.state, &replicas[0].state, "replicas diverged");
+    for r in 1..n {
+        prop_assert_eq!(state(&sim, r), state(&sim, 0), "replicas diverged");
     }
-    check(&history, &replicas[0].state)
+    check(&history, state(&sim, 0))
 }
 
 /// Builds `n` replica states from a schedule (ops, and merges when a step
