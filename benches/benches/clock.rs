@@ -385,7 +385,9 @@ fn hlc_paired(_: &mut Criterion) {
     // outside harness the README's claims are checked with).
     let order = |round: usize| -> Vec<usize> {
         let n = loops.len();
-        (0..n).map(|j| if round % 2 == 0 { j } else { n - 1 - j }).collect()
+        (0..n)
+            .map(|j| if round % 2 == 0 { j } else { n - 1 - j })
+            .collect()
     };
     let mut per_op = vec![Vec::new(); loops.len()];
     for round in 0..ROUNDS {
