@@ -386,7 +386,13 @@ fn hlc_paired(_: &mut Criterion) {
     let order = |round: usize| -> Vec<usize> {
         let n = loops.len();
         (0..n)
-            .map(|j| if round % 2 == 0 { j } else { n - 1 - j })
+            .map(|j| {
+                if round.is_multiple_of(2) {
+                    j
+                } else {
+                    n - 1 - j
+                }
+            })
             .collect()
     };
     let mut per_op = vec![Vec::new(); loops.len()];

@@ -19,10 +19,10 @@
 //! (`benches/scripts/etcd_perf.sh`) beside it for context, not as a ratio.
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use murmura::cluster::{Config, Consistency, Event, Op, RequestId, Store, Value};
+use murmura::crdt::Codec;
+use murmura::hash::{NodeSpec, Ring, RingConfig};
 use murmura_benches::CountingAlloc;
-use murmura_cluster::{Config, Consistency, Event, Op, RequestId, Store, Value};
-use murmura_crdt::Codec;
-use murmura_hash::{NodeSpec, Ring, RingConfig};
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::sync::Arc;
@@ -318,7 +318,7 @@ fn diverge(net: &mut Net, keys: usize, round: usize) -> Vec<Vec<u8>> {
     for j in 0..keys / 100 {
         let k = key((j * 100 + round * 37) % keys);
         let replicas = net.stores[1].replicas_of(&k).expect("placement");
-        if replicas.iter().any(|r| *r == name) {
+        if replicas.contains(&name) {
             missed.push(k.clone());
         }
         net.update(1 + j % (MEMBERS - 1), k, Op::Add(1));
